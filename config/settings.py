@@ -11,7 +11,8 @@ from config.env import env_bool, env_int, env_list, env_str, persistent_secret_k
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("CITYLOOP_DATA_DIR", str(BASE_DIR / "var")))
-SHARED_DIR = Path(env_str("CITYLOOP_SHARED_DIR", str(BASE_DIR.parent / "shared")))
+# Reference data shipped with CityLoop (standard categories, real district boundaries); see data/README.md.
+REFERENCE_DATA_DIR = Path(env_str("CITYLOOP_REFERENCE_DATA_DIR", str(BASE_DIR / "data")))
 
 SECRET_KEY = persistent_secret_key(DATA_DIR / "secret_key")
 DEBUG = env_bool("DEBUG", False)
@@ -30,6 +31,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.humanize",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
 ]
