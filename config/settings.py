@@ -24,6 +24,8 @@ INSTALLED_APPS = [
     "cityloop.geo",
     "cityloop.catalog",
     "cityloop.accounts",
+    "cityloop.notifications",
+    "cityloop.cases",
     "cityloop.demo",
     "cityloop.web",
     "django.contrib.admin",
@@ -108,6 +110,7 @@ STATICFILES_DIRS = [
     ("vendor/leaflet", NODE_MODULES / "leaflet" / "dist"),
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
     ("vendor/echarts", NODE_MODULES / "echarts" / "dist"),
+    ("vendor/markercluster", NODE_MODULES / "leaflet.markercluster" / "dist"),
 ]
 STATICFILES_DIRS = [d for d in STATICFILES_DIRS if Path(d[1] if isinstance(d, tuple) else d).exists()]
 STORAGES = {

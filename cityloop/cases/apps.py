@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class CasesConfig(AppConfig):
+    name = "cityloop.cases"
+    label = "cases"
+    verbose_name = "案卷"

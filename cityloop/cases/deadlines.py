@@ -1,0 +1,168 @@
+"""Stage deadlines: computed once when a stage starts and stored (``CaseStage.due_at``, ``warn_at``).
+
+Yellow light at 80 % of the limit, red when it is used up. Approved extensions move the deadline;
+suspension (挂账) pauses the clock, and the paused working time is added back on resume.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+from cityloop.cases.models import Case, CaseStage
+from cityloop.catalog import selectors as catalog_selectors
+from cityloop.catalog.models import Stage
+from cityloop.catalog.selectors import LimitSpec
+from cityloop.core.choices import TimeUnit
+from cityloop.core.workcal import WorkingCalendar, get_calendar
+
+WARN_SHARE = Decimal("0.8")
+NATURAL_UNITS = {TimeUnit.HOUR, TimeUnit.DAY}
+
+
+class Light(StrEnum):
+    """Traffic light of an open stage (红黄绿灯)."""
+
+    GREEN = "green"
+    YELLOW = "yellow"
+    RED = "red"
+
+
+LIGHT_LABELS = {Light.GREEN: "绿灯", Light.YELLOW: "黄灯", Light.RED: "红灯"}
+
+
+def limit_for(case: Case, stage: Stage | str) -> LimitSpec:
+    """The limit of ``stage`` for ``case``: the category's handling limit for 处置, the stage table otherwise."""
+    if stage == Stage.HANDLE:
+        return catalog_selectors.handling_limit(category=case.category, urgency=case.urgency)
+    return catalog_selectors.stage_limit(stage)
+
+
+def stage_start(
+    case: Case, stage: Stage | str, *, at: datetime, calendar: WorkingCalendar | None = None, save: bool = True
+) -> CaseStage:
+    """Open ``stage`` for ``case`` at ``at`` and store its deadlines on the stage and on the case."""
+    cal = calendar or get_calendar()
+    limit = limit_for(case, stage)
+    row = CaseStage(
+        case=case,
+        stage=stage,
+        started_at=at,
+        limit_value=limit.value,
+        limit_unit=limit.unit,
+        limit_source=limit.source[:200],
+        warn_at=cal.add_working_time(at, limit.value * WARN_SHARE, limit.unit),
+        due_at=cal.add_working_time(at, limit.value, limit.unit),
+        department=case.department if stage == Stage.HANDLE else None,
+    )
+    if save:
+        row.save()
+    case.stage = stage
+    case.stage_due_at = row.due_at
+    if stage == Stage.HANDLE:
+        case.handling_due_at = row.due_at
+    return row
+
+
+def open_stage(case: Case) -> CaseStage | None:
+    return case.stages.filter(ended_at__isnull=True).order_by("-started_at", "-id").first()
+
+
+def stage_end(case: Case, *, at: datetime, outcome: str, actor: object = None) -> CaseStage | None:
+    """Close the open stage of ``case``; it is on time when it ends no later than its (moved) deadline."""
+    row = open_stage(case)
+    if row is None:
+        return None
+    row.ended_at = at
+    row.on_time = at <= row.due_at
+    row.outcome = outcome
+    row.actor = actor  # type: ignore[assignment]
+    row.save(update_fields=["ended_at", "on_time", "outcome", "actor"])
+    case.stage = ""
+    case.stage_due_at = None
+    return row
+
+
+def _shift(cal: WorkingCalendar, instant: datetime, amount: timedelta, unit: str) -> datetime:
+    if unit in NATURAL_UNITS:
+        return instant + amount
+    return cal.add_working_time(instant, Decimal(amount.total_seconds()) / Decimal(3600), TimeUnit.WORK_HOUR)
+
+
+def stage_extend(case: Case, *, value: Decimal, unit: TimeUnit | str, at: datetime) -> CaseStage:
+    """Move the open stage's deadline by an approved extension (延期) of ``value`` ``unit``."""
+    cal = get_calendar()
+    row = open_stage(case)
+    if row is None:
+        raise ValueError("no open stage to extend")
+    row.due_at = cal.add_working_time(row.due_at, value, unit)
+    row.warn_at = cal.add_working_time(row.warn_at, value, unit)
+    row.extended = True
+    row.warning_level = _level(row, at)
+    row.save(update_fields=["due_at", "warn_at", "extended", "warning_level"])
+    case.stage_due_at = row.due_at
+    if row.stage == Stage.HANDLE:
+        case.handling_due_at = row.due_at
+    return row
+
+
+def stage_pause(case: Case, *, at: datetime) -> CaseStage | None:
+    row = open_stage(case)
+    if row is not None and row.paused_at is None:
+        row.paused_at = at
+        row.save(update_fields=["paused_at"])
+    return row
+
+
+def stage_resume(case: Case, *, at: datetime) -> CaseStage | None:
+    """End a pause: the deadlines move by the time paused (working time for working-time limits)."""
+    cal = get_calendar()
+    row = open_stage(case)
+    if row is None or row.paused_at is None:
+        return row
+    if row.limit_unit in NATURAL_UNITS:
+        paused = at - row.paused_at
+    else:
+        paused = cal.working_time_between(row.paused_at, at)
+    row.due_at = _shift(cal, row.due_at, paused, row.limit_unit)
+    row.warn_at = _shift(cal, row.warn_at, paused, row.limit_unit)
+    row.paused_at = None
+    row.warning_level = _level(row, at)
+    row.save(update_fields=["due_at", "warn_at", "paused_at", "warning_level"])
+    case.stage_due_at = row.due_at
+    if row.stage == Stage.HANDLE:
+        case.handling_due_at = row.due_at
+    return row
+
+
+def _level(row: CaseStage, at: datetime) -> int:
+    if at >= row.due_at:
+        return min(row.warning_level, 2)
+    if at >= row.warn_at:
+        return min(row.warning_level, 1)
+    return 0
+
+
+def light(row: CaseStage, *, now: datetime) -> Light:
+    """Green below 80 % of the limit used, yellow from 80 % to 100 %, red beyond; frozen while paused."""
+    moment = row.ended_at or row.paused_at or now
+    if moment > row.due_at:
+        return Light.RED
+    if moment >= row.warn_at:
+        return Light.YELLOW
+    return Light.GREEN
+
+
+def used_share(row: CaseStage, *, now: datetime, calendar: WorkingCalendar | None = None) -> float:
+    """How much of the stage's limit has been used (1.0 = all of it), for timelines and progress bars."""
+    cal = calendar or get_calendar()
+    moment = row.ended_at or row.paused_at or now
+    if row.limit_unit in NATURAL_UNITS:
+        total, used = row.due_at - row.started_at, moment - row.started_at
+    else:
+        total = cal.working_time_between(row.started_at, row.due_at)
+        used = cal.working_time_between(row.started_at, moment)
+    if total.total_seconds() <= 0:
+        return 1.0 if moment >= row.due_at else 0.0
+    return max(0.0, used.total_seconds() / total.total_seconds())

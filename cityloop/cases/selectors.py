@@ -1,0 +1,81 @@
+"""Reads of cases: what a user may see, queues, the timeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from cityloop.accounts.models import Role, User
+from cityloop.accounts.selectors import user_department_ids, user_region_codes
+from cityloop.cases import deadlines
+from cityloop.cases.errors import ActionForbidden
+from cityloop.cases.models import Case, CaseEvent, CaseStage
+from cityloop.core.errors import NotFound
+
+
+def _region_q(codes: list[str]) -> Q:
+    q = Q(pk__in=[])
+    for code in codes:
+        prefix = code[:4] if len(code) == 6 and code.endswith("00") else code
+        q |= Q(community__code__startswith=prefix)
+    return q
+
+
+def cases_visible_to(user: User) -> QuerySet[Case]:
+    """The cases ``user`` may see: handlers their departments' cases, inspectors their region's and their
+    tasks, center roles and leaders their region (all of the city without a region), citizens their own."""
+    cases = Case.objects.all()
+    if not user.is_authenticated or not user.is_active:
+        return cases.none()
+    if user.role == Role.HANDLER:
+        departments = user_department_ids(user)
+        return cases.filter(Q(department_id__in=departments) | Q(stages__department_id__in=departments)).distinct()
+    if user.role == Role.CITIZEN:
+        return cases.filter(Q(reporter=user) | Q(followers__user=user)).distinct()
+    codes = user_region_codes(user)
+    if codes is None:
+        return cases
+    scope = _region_q(codes)
+    if user.role == Role.INSPECTOR:
+        scope |= Q(assignee=user) | Q(reporter=user)
+    return cases.filter(scope)
+
+
+def case_get_for_user(*, user: User, case_id: int | None = None, number: str | None = None) -> Case:
+    """One case, or NotFound/ActionForbidden when it does not exist or lies outside the user's scope."""
+    lookup = Q(pk=case_id) if case_id is not None else Q(number=number)
+    case = Case.objects.filter(lookup).select_related(
+        "category", "category__parent", "grid", "community", "street", "district", "department", "reporter",
+        "assignee", "merged_into", "proposed_department",
+    ).first()
+    if case is None:
+        raise NotFound("案卷不存在")
+    if not cases_visible_to(user).filter(pk=case.pk).exists():
+        raise ActionForbidden("您无权查看该案卷")
+    return case
+
+
+def case_timeline(case: Case, *, public_only: bool = False) -> QuerySet[CaseEvent]:
+    events = case.events.select_related("actor", "department").prefetch_related("attachments")
+    return events.filter(is_public=True) if public_only else events
+
+
+@dataclass(frozen=True)
+class StageView:
+    stage: CaseStage
+    light: deadlines.Light
+    used_share: float
+
+
+def case_stages(case: Case, *, now: datetime | None = None) -> list[StageView]:
+    moment = now or timezone.now()
+    return [StageView(s, deadlines.light(s, now=moment), deadlines.used_share(s, now=moment))
+            for s in case.stages.select_related("department", "actor")]
+
+
+def overdue_open_stages(*, now: datetime | None = None) -> QuerySet[CaseStage]:
+    moment = now or timezone.now()
+    return CaseStage.objects.filter(ended_at__isnull=True, paused_at__isnull=True, due_at__lt=moment)

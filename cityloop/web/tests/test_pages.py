@@ -1,0 +1,55 @@
+import pytest
+from django.urls import reverse
+
+from cityloop.accounts.models import Role
+from cityloop.accounts.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_login_page_speaks_chinese_by_default(client):
+    response = client.get(reverse("login"))
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert '<html lang="zh-CN">' in text
+    assert "登录" in text and "用户名" in text
+    assert '<label for="id_username">' in text and '<label for="id_password">' in text
+
+
+def test_login_page_in_english_on_request(client):
+    response = client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="en")
+    assert '<html lang="en">' in response.content.decode()
+
+
+def test_workbench_needs_login(client):
+    response = client.get(reverse("home"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_user_logs_in_and_sees_workbench_with_role(client):
+    UserFactory(username="op", role=Role.OPERATOR, last_name="李", first_name="晓梅")
+    response = client.post(reverse("login"), {"username": "op", "password": "pw-Secret-123"}, follow=True)
+    text = response.content.decode()
+    assert "工作台" in text and "李晓梅" in text and "受理员" in text
+    # The admin menu is for admins only.
+    assert reverse("admin:index") not in text
+
+
+def test_wrong_password_gets_a_clear_message(client):
+    UserFactory(username="op")
+    response = client.post(reverse("login"), {"username": "op", "password": "wrong"})
+    assert "用户名或密码不正确" in response.content.decode()
+
+
+def test_admin_sees_admin_menu(client):
+    admin = UserFactory(username="adm", role=Role.ADMIN, is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    assert reverse("admin:index") in client.get(reverse("home")).content.decode()
+
+
+def test_regions_layer_rejects_bad_bbox(client):
+    client.force_login(UserFactory())
+    response = client.get(reverse("regions-geojson"), {"bbox": "1,2,x"})
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
