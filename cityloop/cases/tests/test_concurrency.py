@@ -1,0 +1,89 @@
+"""Concurrent actions on one case, and concurrent reports, with real threads and real connections."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from django.db import connection, connections
+
+from cityloop.cases import services
+from cityloop.cases.errors import InvalidTransition
+from cityloop.cases.models import Case, CaseEvent
+from cityloop.cases.statuses import CaseStatus, Source
+
+from .conftest import at
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks across connections need PostgreSQL"),
+]
+
+
+def run_together(functions):
+    """Start every function at once on its own thread (own DB connection); return results or exceptions."""
+    barrier = threading.Barrier(len(functions))
+    results: list[object] = [None] * len(functions)
+
+    def worker(i, fn):
+        try:
+            barrier.wait()
+            results[i] = fn()
+        except Exception as exc:  # noqa: BLE001 - the test inspects what each thread got
+            results[i] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(i, fn)) for i, fn in enumerate(functions)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return results
+
+
+def test_two_dispatchers_at_once_exactly_one_succeeds(city, people):
+    lon, lat = city.point(0)
+    case = services.case_report(source=Source.INSPECTOR, category=city.manhole, description="井盖缺失",
+                                lon=lon, lat=lat, reporter=people.inspector, at=at(2026, 3, 2, 9, 0)).case
+    services.case_register(case=case, actor=people.operator, at=at(2026, 3, 2, 9, 5))
+    results = run_together([
+        lambda: services.case_dispatch(case=case.pk, actor=people.dispatcher, department=city.municipal),
+        lambda: services.case_dispatch(case=case.pk, actor=people.dispatcher, department=city.sanitation),
+    ])
+    successes = [r for r in results if isinstance(r, Case)]
+    conflicts = [r for r in results if isinstance(r, InvalidTransition)]
+    assert len(successes) == 1 and len(conflicts) == 1, results
+    assert "不能“派遣”" in conflicts[0].message
+    case.refresh_from_db()
+    assert case.status == CaseStatus.DISPATCHED and case.dispatch_count == 1
+    assert CaseEvent.objects.filter(case=case, action="dispatch").count() == 1
+    assert case.stages.filter(ended_at__isnull=True).count() == 1
+
+
+def test_concurrent_reports_get_distinct_numbers_without_gaps(city, people):
+    lon, lat = city.point(1)
+
+    def reporter(i):
+        return lambda: services.case_report(
+            source=Source.HOTLINE, category=city.garbage, description=f"暴露垃圾 {i}", lon=lon, lat=lat,
+            at=at(2026, 3, 2, 9, 0) + timedelta(seconds=i)).case.number
+
+    numbers = run_together([reporter(i) for i in range(8)])
+    assert all(isinstance(n, str) for n in numbers), numbers
+    assert sorted(numbers) == [f"2026{n:06d}" for n in range(1, 9)]
+
+
+def test_same_idempotency_key_sent_concurrently_makes_one_case(city, people):
+    lon, lat = city.point(2)
+
+    def send():
+        return services.case_report(source=Source.HOTLINE, category=city.manhole, description="井盖", lon=lon,
+                                    lat=lat, idempotency_key="ticket-7").case.pk
+
+    ids = run_together([send for _ in range(5)])
+    assert len(set(ids)) == 1 and all(isinstance(i, int) for i in ids), ids
+    assert Case.objects.count() == 1
+    assert Counter(Case.objects.values_list("number", flat=True)) == Counter({"2026000001": 1})
