@@ -105,14 +105,14 @@ STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "staticfiles"
 # Third-party front-end code comes from npm (package-lock.json) and is served from node_modules, never copied.
 NODE_MODULES = BASE_DIR / "node_modules"
-STATICFILES_DIRS = [
-    BASE_DIR / "static",
-    ("vendor/leaflet", NODE_MODULES / "leaflet" / "dist"),
-    ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
-    ("vendor/echarts", NODE_MODULES / "echarts" / "dist"),
-    ("vendor/markercluster", NODE_MODULES / "leaflet.markercluster" / "dist"),
-]
-STATICFILES_DIRS = [d for d in STATICFILES_DIRS if Path(d[1] if isinstance(d, tuple) else d).exists()]
+_VENDOR = {
+    "vendor/leaflet": NODE_MODULES / "leaflet" / "dist",
+    "vendor/htmx": NODE_MODULES / "htmx.org" / "dist",
+    "vendor/echarts": NODE_MODULES / "echarts" / "dist",
+    "vendor/markercluster": NODE_MODULES / "leaflet.markercluster" / "dist",
+}
+STATICFILES_DIRS: list[Path | tuple[str, Path]] = [BASE_DIR / "static"]
+STATICFILES_DIRS += [(prefix, path) for prefix, path in _VENDOR.items() if path.exists()]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -120,6 +120,11 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "media/"
+# Photo uploads: size cap in bytes (originals keep their EXIF and are never served; see cases/photos.py).
+CITYLOOP_MAX_PHOTO_BYTES = env_int("CITYLOOP_MAX_PHOTO_BYTES", 10 * 1024 * 1024)
+# Duplicate detection: an open case of the same subclass this close, reported this recently.
+CITYLOOP_DUPLICATE_DISTANCE_M = env_int("CITYLOOP_DUPLICATE_DISTANCE_M", 50)
+CITYLOOP_DUPLICATE_DAYS = env_int("CITYLOOP_DUPLICATE_DAYS", 7)
 
 LOGGING = {
     "version": 1,

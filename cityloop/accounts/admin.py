@@ -11,7 +11,7 @@ class UserAdmin(DjangoUserAdmin):
     search_fields = ("username", "first_name", "last_name", "phone")
     autocomplete_fields = ("regions", "departments")
     fieldsets = (
-        *DjangoUserAdmin.fieldsets,
+        *(DjangoUserAdmin.fieldsets or ()),
         ("岗位与范围", {"fields": ("role", "phone", "regions", "departments")}),
     )
     add_fieldsets = (

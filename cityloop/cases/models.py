@@ -22,6 +22,9 @@ class CaseNumberSequence(models.Model):
         verbose_name = "案卷编号序列"
         verbose_name_plural = "案卷编号序列"
 
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last_value}"
+
 
 class Satisfaction(models.IntegerChoices):
     SATISFIED = 3, "满意"
@@ -127,6 +130,9 @@ class CaseFollower(models.Model):
         verbose_name = "案卷关注人"
         verbose_name_plural = "案卷关注人"
 
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.name or self.user_id or ''}"
+
 
 class CaseStage(models.Model):
     """One stage (环节) of a case with its stored deadline; closed stages record whether they were on time."""
@@ -209,10 +215,6 @@ class CaseEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.case_id} {self.action_label}"
 
-    @property
-    def action_label(self) -> str:
-        return ACTION_LABELS.get(self.action, self.action)
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None and not kwargs.get("force_insert"):
             raise PermissionError("案卷事件只能追加，不能修改")
@@ -220,6 +222,10 @@ class CaseEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise PermissionError("案卷事件只能追加，不能删除")
+
+    @property
+    def action_label(self) -> str:
+        return ACTION_LABELS.get(self.action, self.action)
 
 
 class ApprovalKind(models.TextChoices):
@@ -264,6 +270,9 @@ class ApprovalRequest(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.get_kind_display()} {self.get_state_display()}"
+
 
 class AttachmentKind(models.TextChoices):
     BEFORE = "before", "处置前"
@@ -296,3 +305,6 @@ class Attachment(models.Model):
         verbose_name = "照片"
         verbose_name_plural = "照片"
         ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.get_kind_display()} {self.sha256[:12]}"

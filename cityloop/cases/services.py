@@ -86,12 +86,11 @@ def _clean_text(value: str, *, field_name: str, label: str, required: bool, limi
 
 
 def _category(value: Category | str) -> Category:
-    if isinstance(value, Category):
-        category = value
-    else:
-        category = Category.objects.filter(code=str(value).strip()).select_related("parent").first()
-        if category is None:
-            raise ValidationFailed(f"未知的案件分类“{value}”", field="category")
+    category = value if isinstance(value, Category) else (
+        Category.objects.filter(code=str(value).strip()).select_related("parent").first()
+    )
+    if category is None:
+        raise ValidationFailed(f"未知的案件分类“{value}”", field="category")
     if category.parent_id is None or not category.is_active:
         raise ValidationFailed(f"请选择具体的案件小类（“{category.name}”是大类或已停用）", field="category")
     return category
@@ -120,10 +119,9 @@ def duplicate_candidates(*, category: Category, lon: float, lat: float, at: date
             lon__range=(lon - d_lon, lon + d_lon),
             lat__range=(lat - d_lat, lat + d_lat),
         )
-        .exclude(pk=exclude_id)
         .values_list("id", "lon", "lat")
     )
-    return sorted(pk for pk, x, y in rows if float(geodesic_distance_m(lon, lat, x, y)) <= distance)
+    return sorted(pk for pk, x, y in rows if pk != exclude_id and float(geodesic_distance_m(lon, lat, x, y)) <= distance)
 
 
 def _take_numbers(year: int, count: int) -> list[str]:
@@ -429,7 +427,7 @@ def case_transition(
         for callback in ctx.notify:
             transaction.on_commit(callback)
         if t.target is not None and t.target != from_status:
-            transaction.on_commit(lambda c=locked, e=event: _notify_followers(c, e))
+            transaction.on_commit(_follower_notice(locked, event))
     return locked
 
 
@@ -437,6 +435,7 @@ def case_transition(
 
 
 def send_notification(recipients: Iterable[User], kind: str, title: str, body: str, case: Case) -> None:
+    """Notify ``recipients`` about ``case`` (in-app plus the configured transports), after commit."""
     from cityloop.notifications.services import notify
 
     notify(recipients=recipients, kind=kind, title=title, body=body, link=f"/cases/{case.pk}/", case=case)
@@ -451,6 +450,10 @@ def department_users(department_id: int | None) -> list[User]:
 def users_covering(case: Case, roles: Iterable[Role]) -> list[User]:
     users = User.objects.filter(role__in=list(roles), is_active=True).prefetch_related("regions")
     return [u for u in users if user_covers_region(u, case.community)]
+
+
+def _follower_notice(case: Case, event: CaseEvent) -> Callable[[], None]:
+    return lambda: _notify_followers(case, event)
 
 
 def _notify_followers(case: Case, event: CaseEvent) -> None:

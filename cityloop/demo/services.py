@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import shapely
 from django.conf import settings
 from django.db import transaction
@@ -52,7 +53,7 @@ def _to_metric(geometry: BaseGeometry) -> tuple[BaseGeometry, Transformer, Trans
     return projected, forward, backward
 
 
-def _apply(transformer: Transformer, xy):  # type: ignore[no-untyped-def]
+def _apply(transformer: Transformer, xy: np.ndarray) -> np.ndarray:
     x, y = transformer.transform(xy[:, 0], xy[:, 1])
     xy[:, 0], xy[:, 1] = x, y
     return xy
@@ -111,19 +112,20 @@ def load_streets_and_communities(report: DemoReport, *, districts: dict[str, int
         short = district.name.removesuffix("区").removesuffix("县")
         report.add(
             "街道",
-            _subdivide(district, street_count, level=RegionLevel.STREET, name_for=lambda n: f"{short}{_numeral(n)}街道（演示）"),
+            _subdivide(district, street_count, level=RegionLevel.STREET, name_for=lambda n, s=short: f"{s}{_numeral(n)}街道（演示）"),
         )
         for street in district.children.order_by("code"):
             area_km2 = (street.area_m2 or 0) / 1e6
             count = max(2, round(area_km2 / data.COMMUNITY_KM2))
-            number = street.code[-3:].lstrip("0")
             report.add(
                 "社区",
-                _subdivide(
-                    street, count, level=RegionLevel.COMMUNITY,
-                    name_for=lambda n, s=short, k=number: f"{s}{_numeral(int(k))}街第{_numeral(n)}社区（演示）",
-                ),
+                _subdivide(street, count, level=RegionLevel.COMMUNITY, name_for=_community_namer(short, street)),
             )
+
+
+def _community_namer(short: str, street: Region) -> Callable[[int], str]:
+    street_number = int(street.code[-3:])
+    return lambda n: f"{short}{_numeral(street_number)}街第{_numeral(n)}社区（演示）"
 
 
 def load_grids(report: DemoReport, *, districts: dict[str, int], progress: Step | None = None) -> None:
@@ -184,9 +186,9 @@ def load_departments_and_rules(report: DemoReport, *, districts: dict[str, int])
             code=f"street-{street.code}", name=f"{street.name.removesuffix('（演示）')}办事处（演示）",
             kind=DepartmentKind.STREET_OFFICE, region=street, is_demo=True,
         )
-        for major in street_majors:
-            catalog_services.routing_rule_upsert(category=major, region=street, department=office, is_demo=True,
-                                                 note="属地管理：街道办事处")
+        for major_category in street_majors:
+            catalog_services.routing_rule_upsert(category=major_category, region=street, department=office,
+                                                 is_demo=True, note="属地管理：街道办事处")
     report.add("处置单位", Department.objects.count() - before_departments)
     report.add("派遣规则", _rule_count() - before_rules)
 
