@@ -1,4 +1,4 @@
-"""Project-wide test settings: uploads go to a temporary folder, never to var/."""
+"""Project-wide test isolation: uploads go to a temporary folder, and in-process caches start empty."""
 
 import pytest
 
@@ -6,3 +6,19 @@ import pytest
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    """Rolled-back test data must not survive in the routing, limits, calendar or grid caches."""
+    from cityloop.catalog import cache as catalog_cache
+    from cityloop.core.workcal import reset_calendar_cache
+    from cityloop.geo.lookup import reset_grid_index
+
+    catalog_cache.clear()
+    reset_calendar_cache()
+    reset_grid_index()
+    yield
+    catalog_cache.clear()
+    reset_calendar_cache()
+    reset_grid_index()

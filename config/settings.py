@@ -103,6 +103,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "staticfiles"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise expects it even before collectstatic
 # Third-party front-end code comes from npm (package-lock.json) and is served from node_modules, never copied.
 NODE_MODULES = BASE_DIR / "node_modules"
 _VENDOR = {
