@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.humanize",
+    "django_filters",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
 ]

@@ -12,7 +12,7 @@ from cityloop.accounts.models import Role, User
 from cityloop.accounts.selectors import user_department_ids, user_region_codes
 from cityloop.cases import deadlines
 from cityloop.cases.errors import ActionForbidden
-from cityloop.cases.models import Case, CaseEvent, CaseStage
+from cityloop.cases.models import Case, CaseEvent, CaseFollower, CaseStage
 from cityloop.core.errors import NotFound
 
 
@@ -32,9 +32,11 @@ def cases_visible_to(user: User) -> QuerySet[Case]:
         return cases.none()
     if user.role == Role.HANDLER:
         departments = user_department_ids(user)
-        return cases.filter(Q(department_id__in=departments) | Q(stages__department_id__in=departments)).distinct()
+        handled_before = CaseStage.objects.filter(department_id__in=departments).values("case_id")
+        return cases.filter(Q(department_id__in=departments) | Q(pk__in=handled_before))
     if user.role == Role.CITIZEN:
-        return cases.filter(Q(reporter=user) | Q(followers__user=user)).distinct()
+        followed = CaseFollower.objects.filter(user=user).values("case_id")
+        return cases.filter(Q(reporter=user) | Q(pk__in=followed))
     codes = user_region_codes(user)
     if codes is None:
         return cases

@@ -112,7 +112,7 @@ def load_streets_and_communities(report: DemoReport, *, districts: dict[str, int
         short = district.name.removesuffix("区").removesuffix("县")
         report.add(
             "街道",
-            _subdivide(district, street_count, level=RegionLevel.STREET, name_for=lambda n, s=short: f"{s}{_numeral(n)}街道（演示）"),
+            _subdivide(district, street_count, level=RegionLevel.STREET, name_for=_street_namer(short)),
         )
         for street in district.children.order_by("code"):
             area_km2 = (street.area_m2 or 0) / 1e6
@@ -121,6 +121,10 @@ def load_streets_and_communities(report: DemoReport, *, districts: dict[str, int
                 "社区",
                 _subdivide(street, count, level=RegionLevel.COMMUNITY, name_for=_community_namer(short, street)),
             )
+
+
+def _street_namer(short: str) -> Callable[[int], str]:
+    return lambda n: f"{short}{_numeral(n)}街道（演示）"
 
 
 def _community_namer(short: str, street: Region) -> Callable[[int], str]:
