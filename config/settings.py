@@ -26,6 +26,8 @@ INSTALLED_APPS = [
     "cityloop.accounts",
     "cityloop.notifications",
     "cityloop.cases",
+    "cityloop.api",
+    "cityloop.portal",
     "cityloop.demo",
     "cityloop.web",
     "django.contrib.admin",
