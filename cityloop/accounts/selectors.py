@@ -5,15 +5,25 @@ from __future__ import annotations
 from cityloop.accounts.models import Role, User
 from cityloop.geo.models import Region
 
+_UNSET = object()
+
 #: Roles whose empty region scope means the whole city.
 CITYWIDE_ROLES = {Role.OPERATOR, Role.SHIFT_LEADER, Role.DISPATCHER, Role.LEADER, Role.ADMIN}
 
 
 def user_region_codes(user: User) -> list[str] | None:
-    """Codes of the regions ``user`` is scoped to; ``None`` means the whole city."""
-    codes = list(user.regions.values_list("code", flat=True))
+    """Codes of the regions ``user`` is scoped to; ``None`` means the whole city.
+
+    Remembered on the user object for its lifetime (one request or one job), so repeated scope checks
+    cost no queries; ``user_upsert`` forgets it when it changes the scope.
+    """
+    cached = user.__dict__.get("_region_codes", _UNSET)
+    if cached is not _UNSET:
+        return cached  # type: ignore[no-any-return]
+    codes: list[str] | None = list(user.regions.values_list("code", flat=True))
     if not codes and (user.role in CITYWIDE_ROLES or user.is_superuser):
-        return None
+        codes = None
+    user.__dict__["_region_codes"] = codes
     return codes
 
 
@@ -35,4 +45,15 @@ def _nesting_prefix(code: str) -> str:
 
 
 def user_department_ids(user: User) -> set[int]:
-    return set(user.departments.values_list("id", flat=True))
+    """Ids of the user's departments, remembered on the user object like ``user_region_codes``."""
+    cached = user.__dict__.get("_department_ids")
+    if cached is None:
+        cached = set(user.departments.values_list("id", flat=True))
+        user.__dict__["_department_ids"] = cached
+    return cached  # type: ignore[no-any-return]
+
+
+def forget_scope(user: User) -> None:
+    """Drop the remembered scope after the user's regions or departments changed."""
+    user.__dict__.pop("_region_codes", None)
+    user.__dict__.pop("_department_ids", None)

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from cityloop.accounts.models import Role, User
+from cityloop.accounts.selectors import forget_scope
 from cityloop.catalog.models import Department
 from cityloop.core.errors import ValidationFailed
 from cityloop.geo.models import Region
@@ -49,4 +50,5 @@ def user_upsert(
     user.save()
     user.regions.set(region_list)
     user.departments.set(department_list)
+    forget_scope(user)
     return user

@@ -168,6 +168,7 @@ class CaseStage(models.Model):
             models.Index(fields=["due_at"], name="stage_open_due_idx", condition=models.Q(ended_at__isnull=True)),
             models.Index(fields=["warn_at"], name="stage_open_warn_idx", condition=models.Q(ended_at__isnull=True)),
             models.Index(fields=["stage", "started_at"], name="stage_kind_time_idx"),
+            models.Index(fields=["case", "ended_at"], name="stage_case_open_idx"),
         ]
 
     def __str__(self) -> str:

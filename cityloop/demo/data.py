@@ -20,6 +20,9 @@ CENTRAL_DISTRICTS = {"370102": 14, "370103": 17, "370104": 16, "370105": 15}
 COMMUNITY_KM2 = 1.5
 
 DEMO_PASSWORD = "Demo@2026"
+#: The short simulation the demo runs on an empty city (days up to yesterday, reports a day).
+SIMULATE_DAYS = 5
+SIMULATE_RATE = 40
 
 #: City-level departments: code, name, kind.
 CITY_DEPARTMENTS = [

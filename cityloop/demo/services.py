@@ -20,6 +20,8 @@ from shapely.geometry.base import BaseGeometry
 
 from cityloop.accounts.models import User
 from cityloop.accounts.services import user_upsert
+from cityloop.cases.models import Case
+from cityloop.cases.simulation import simulate
 from cityloop.catalog import services as catalog_services
 from cityloop.catalog.models import Category, Department, DepartmentKind
 from cityloop.core.crs import local_metric_transformer
@@ -229,9 +231,17 @@ def load_users(report: DemoReport, *, districts: dict[str, int]) -> list[tuple[s
 
 
 def demo_load(
-    *, districts: dict[str, int] | None = None, progress: Step | None = None
+    *,
+    districts: dict[str, int] | None = None,
+    progress: Step | None = None,
+    simulate_days: int = data.SIMULATE_DAYS,
+    simulate_rate: int = data.SIMULATE_RATE,
 ) -> tuple[DemoReport, list[tuple[str, str, str]]]:
-    """Load (or complete) the demo city; ``districts`` limits the generated part (tests use one district)."""
+    """Load (or complete) the demo city; ``districts`` limits the generated part (tests use one district).
+
+    When the database has no cases yet, a short simulation (``simulate_days`` days up to yesterday,
+    ``simulate_rate`` reports a day) fills the city with activity; 0 days skips it.
+    """
     districts = districts or data.CENTRAL_DISTRICTS
     report = DemoReport()
     say = progress or (lambda _msg: None)
@@ -246,4 +256,8 @@ def demo_load(
     load_departments_and_rules(report, districts=districts)
     say("创建演示用户")
     logins = load_users(report, districts=districts)
+    if simulate_days and not Case.objects.exists():
+        say("模拟最近几天的城市运行")
+        result = simulate(days=simulate_days, rate=simulate_rate, seed=1)
+        report.add("模拟案卷", result.reports)
     return report, logins

@@ -17,12 +17,18 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--quiet-logins", action="store_true", help="不打印演示账号")
+        parser.add_argument("--simulate-days", type=int, default=5,
+                            help="城市还没有案卷时，模拟最近几天的运行（默认 5 天，0 表示不模拟）")
+        parser.add_argument("--simulate-rate", type=int, default=40, help="模拟时每天的上报数（默认 40）")
 
     def handle(self, *args: Any, **options: Any) -> None:
         console = Console(file=cast(IO[str], self.stdout), highlight=False)
         with console.status("载入演示城市…") as status:
             try:
-                report, logins = demo_load(progress=lambda msg: status.update(f"载入演示城市：{msg}…"))
+                report, logins = demo_load(
+                    progress=lambda msg: status.update(f"载入演示城市：{msg}…"),
+                    simulate_days=options["simulate_days"], simulate_rate=options["simulate_rate"],
+                )
             except CityLoopError as exc:
                 raise CommandError(exc.message) from exc
         created = {k: v for k, v in report.created.items() if v}
