@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import IO, Any
 
+import numpy as np
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -22,6 +23,7 @@ from cityloop.cases.models import (
     CaseEvent,
     CaseFollower,
     CaseNumberSequence,
+    CaseStage,
 )
 from cityloop.cases.statuses import (
     OPEN_STATUSES,
@@ -33,9 +35,12 @@ from cityloop.cases.statuses import (
 from cityloop.catalog import selectors as catalog_selectors
 from cityloop.catalog.models import Category, Stage, Urgency
 from cityloop.catalog.selectors import RoutingFailed
-from cityloop.core.crs import geodesic_distance_m
-from cityloop.core.errors import ValidationFailed
-from cityloop.geo.selectors import locate_point
+from cityloop.core.crs import geodesic_distance_m, to_wgs84
+from cityloop.core.errors import OutsideCity, ValidationFailed
+from cityloop.core.workcal import get_calendar
+from cityloop.geo.lookup import get_grid_index
+from cityloop.geo.models import Region
+from cityloop.geo.selectors import OUTSIDE_MESSAGE
 
 MAX_DESCRIPTION = 2000
 PhotoInput = bytes | IO[bytes]
@@ -66,10 +71,14 @@ def clean_text(value: str, *, field_name: str, label: str, required: bool, limit
     return text
 
 
-def _category(value: Category | str) -> Category:
-    category = value if isinstance(value, Category) else (
-        Category.objects.filter(code=str(value).strip()).select_related("parent").first()
-    )
+def _category(value: Category | str, known: dict[str, Category] | None = None) -> Category:
+    if isinstance(value, Category):
+        category: Category | None = value
+    else:
+        code = str(value).strip()
+        category = (known or {}).get(code) or Category.objects.filter(code=code).select_related("parent").first()
+        if category is not None and known is not None:
+            known[code] = category
     if category is None:
         raise ValidationFailed(f"未知的案件分类“{value}”", field="category")
     if category.parent_id is None or not category.is_active:
@@ -134,6 +143,48 @@ def attach_photos(case: Case, event: CaseEvent | None, stored: Sequence[Any], ki
     )
 
 
+@dataclass
+class ReportInput:
+    """One report as any channel hands it over (see ``case_report`` for the fields)."""
+
+    source: Source | str
+    category: Category | str
+    description: str
+    lon: float
+    lat: float
+    crs: str = "wgs84"
+    address: str = ""
+    urgency: Urgency | str = Urgency.NORMAL
+    reporter: User | None = None
+    reporter_name: str = ""
+    reporter_phone: str = ""
+    photos: Sequence[PhotoInput] = ()
+    self_handled: bool = False
+    after_photos: Sequence[PhotoInput] = ()
+    idempotency_key: str | None = None
+    external_id: str = ""
+    asset_code: str = ""
+    at: datetime | None = None
+
+
+@dataclass
+class _Checked:
+    """A validated report, ready to be written."""
+
+    item: ReportInput
+    source: Source
+    category: Category
+    description: str
+    address: str
+    reporter_name: str
+    reporter_phone: str
+    at: datetime
+    lon: float = 0.0
+    lat: float = 0.0
+    before: list[Any] = field(default_factory=list)
+    after: list[Any] = field(default_factory=list)
+
+
 def case_report(
     *,
     source: Source | str,
@@ -159,76 +210,244 @@ def case_report(
 
     The same ``idempotency_key`` twice returns the first case. Nothing is written when anything is invalid.
     """
-    at = now_or(at)
-    if idempotency_key:
-        existing = Case.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return ReportResult(existing, created=False, duplicates=list(existing.duplicate_candidates))
-    source = Source(source)
-    if urgency not in Urgency.values:
-        raise ValidationFailed(f"未知的紧急程度“{urgency}”", field="urgency")
-    description = clean_text(description, field_name="description", label="问题描述", required=True,
-                              limit=MAX_DESCRIPTION)
-    address = clean_text(address, field_name="address", label="地址", required=False, limit=300)
-    reporter_name = clean_text(reporter_name, field_name="reporter_name", label="姓名", required=False, limit=50)
-    reporter_phone = clean_text(reporter_phone, field_name="reporter_phone", label="电话", required=False, limit=20)
-    cat = _category(category)
+    item = ReportInput(
+        source=source, category=category, description=description, lon=lon, lat=lat, crs=crs, address=address,
+        urgency=urgency, reporter=reporter, reporter_name=reporter_name, reporter_phone=reporter_phone,
+        photos=photos, self_handled=self_handled, after_photos=after_photos, idempotency_key=idempotency_key,
+        external_id=external_id, asset_code=asset_code, at=at,
+    )
+    return case_report_many([item])[0]
+
+
+def _check(item: ReportInput, categories: dict[str, Category]) -> _Checked:
     try:
-        x, y = float(lon), float(lat)
+        source = Source(item.source)
+    except ValueError as exc:
+        raise ValidationFailed(f"未知的来源“{item.source}”", field="source") from exc
+    if item.urgency not in Urgency.values:
+        raise ValidationFailed(f"未知的紧急程度“{item.urgency}”", field="urgency")
+    checked = _Checked(
+        item=item, source=source,
+        category=_category(item.category, categories),
+        description=clean_text(item.description, field_name="description", label="问题描述", required=True,
+                               limit=MAX_DESCRIPTION),
+        address=clean_text(item.address, field_name="address", label="地址", required=False, limit=300),
+        reporter_name=clean_text(item.reporter_name, field_name="reporter_name", label="姓名", required=False, limit=50),
+        reporter_phone=clean_text(item.reporter_phone, field_name="reporter_phone", label="电话", required=False,
+                                  limit=20),
+        at=now_or(item.at),
+    )
+    try:
+        x, y = float(item.lon), float(item.lat)
     except (TypeError, ValueError) as exc:
         raise ValidationFailed("经纬度必须是数字", field="lon") from exc
     if not (math.isfinite(x) and math.isfinite(y)):
         raise ValidationFailed("经纬度必须是有限的数字", field="lon")
-    location = locate_point(lon=x, lat=y, crs=crs)
-    if self_handled:
+    wx, wy = to_wgs84(x, y, item.crs)
+    checked.lon, checked.lat = float(wx), float(wy)
+    reporter = item.reporter
+    if item.self_handled:
         if source != Source.INSPECTOR or reporter is None or reporter.role != Role.INSPECTOR:
             raise ValidationFailed("只有监督员上报的问题可以自处理", field="self_handled")
-        if not after_photos:
+        if not item.after_photos:
             raise ValidationFailed("自处理需要上传处置后的照片", field="after_photos")
     if source == Source.INSPECTOR and (reporter is None or reporter.role != Role.INSPECTOR):
         raise ValidationFailed("监督员上报需要监督员账号", field="source")
-    try:
-        proposal = catalog_selectors.route_case(category=cat, region=location.community)
-    except RoutingFailed:
-        proposal = None
-    before = store_photos(photos)
-    after = store_photos(after_photos)
+    return checked
+
+
+def _in_batch(error: ValidationFailed, position: int, total: int) -> ValidationFailed:
+    """Name the failing report when a batch has several."""
+    if total > 1:
+        error.message = f"第 {position + 1} 条：{error.message}"
+        error.details = {**error.details, "index": position}
+        error.args = (error.message,)
+    return error
+
+
+def case_report_many(items: Sequence[ReportInput]) -> list[ReportResult]:
+    """Report many problems in one transaction (imports, the hotline's batches, the simulation).
+
+    The one implementation behind ``case_report``: grids are looked up for all points at once,
+    case numbers are taken as one block and rows are written with bulk inserts. All or nothing: the
+    first invalid report raises (its position is in the message) and nothing is written. Reports
+    whose idempotency key was seen before return the earlier case.
+    """
+    if not items:
+        return []
+    known = _known_keys([i.idempotency_key for i in items if i.idempotency_key])
+    categories: dict[str, Category] = {}
+    results: list[ReportResult | None] = [None] * len(items)
+    fresh: list[tuple[int, _Checked]] = []
+    seen_keys: dict[str, int] = {}
+    for position, item in enumerate(items):
+        key = item.idempotency_key
+        if key and key in known:
+            results[position] = ReportResult(known[key], created=False, duplicates=list(known[key].duplicate_candidates))
+            continue
+        if key and key in seen_keys:
+            continue  # the same key twice in one batch: answered with the first one's case below
+        try:
+            checked = _check(item, categories)
+        except ValidationFailed as error:
+            raise _in_batch(error, position, len(items)) from None
+        if key:
+            seen_keys[key] = position
+        fresh.append((position, checked))
+    located = _locate([c for _, c in fresh], total=len(items), positions=[p for p, _ in fresh])
+    for _, checked in fresh:
+        checked.before = store_photos(checked.item.photos)
+        checked.after = store_photos(checked.item.after_photos)
     try:
         with transaction.atomic():
-            number = _take_numbers(at.astimezone(timezone.get_current_timezone()).year, 1)[0]
-            case = Case(
-                number=number, source=source, category=cat, urgency=urgency, description=description,
-                address=address, lon=location.lon, lat=location.lat, grid=location.grid,
-                community=location.community, street=location.street, district=location.district,
-                asset_code=asset_code, reporter=reporter, reporter_name=reporter_name,
-                reporter_phone=reporter_phone, status=CaseStatus.REPORTED, self_handled=self_handled,
-                proposed_department=proposal.department if proposal else None,
-                routing_reason=proposal.reason[:300] if proposal else "未找到派遣规则，需人工指定",
-                idempotency_key=idempotency_key or None, external_id=external_id, reported_at=at, updated_at=at,
-            )
-            first_stage = Stage.ACCEPT if source in SOURCES_NEEDING_VERIFICATION else Stage.REGISTER
-            stage = deadlines.stage_start(case, first_stage, at=at, save=False)
-            case.duplicate_candidates = duplicate_candidates(category=cat, lon=case.lon, lat=case.lat, at=at)
-            case.save()
-            stage.save()
-            event = CaseEvent.objects.create(
-                case=case, action=Action.REPORT, from_status="", to_status=CaseStatus.REPORTED, actor=reporter,
-                actor_role=reporter.role if reporter else Role.CITIZEN, actor_name=actor_name(reporter, reporter_name),
-                created_at=at, note=description[:200], is_public=True,
-                data={"source": source, "category": cat.code, "grid": location.grid.code,
-                      "self_handled": self_handled, "duplicates": case.duplicate_candidates,
-                      "routing": case.routing_reason},
-            )
-            attach_photos(case, event, before, AttachmentKind.BEFORE, reporter)
-            attach_photos(case, event, after, AttachmentKind.AFTER, reporter)
-            CaseFollower.objects.create(case=case, user=reporter, name=reporter_name, phone=reporter_phone)
+            created = _write(fresh, located)
     except IntegrityError:
-        if idempotency_key:
-            existing = Case.objects.filter(idempotency_key=idempotency_key).first()
-            if existing is not None:
-                return ReportResult(existing, created=False, duplicates=list(existing.duplicate_candidates))
-        raise
-    return ReportResult(case, created=True, duplicates=list(case.duplicate_candidates))
+        # Another request stored one of these idempotency keys meanwhile: answer with its case.
+        if not any(c.item.idempotency_key for _, c in fresh):
+            raise
+        again = _known_keys([c.item.idempotency_key for _, c in fresh if c.item.idempotency_key])
+        if not again:
+            raise
+        return case_report_many(items)
+    for position, case in created.items():
+        results[position] = ReportResult(case, created=True, duplicates=list(case.duplicate_candidates))
+    for position, item in enumerate(items):
+        if results[position] is None and item.idempotency_key:
+            first = results[seen_keys[item.idempotency_key]]
+            assert first is not None
+            results[position] = ReportResult(first.case, created=False, duplicates=first.duplicates)
+    return [r for r in results if r is not None]
+
+
+def _known_keys(keys: list[str | None]) -> dict[str, Case]:
+    wanted = [k for k in keys if k]
+    if not wanted:
+        return {}
+    return {c.idempotency_key: c for c in Case.objects.filter(idempotency_key__in=wanted) if c.idempotency_key}
+
+
+@dataclass(frozen=True)
+class _Place:
+    grid_id: int
+    community: Region
+    street_id: int
+    district_id: int
+
+
+def _locate(checked: list[_Checked], *, total: int, positions: list[int]) -> list[_Place]:
+    """The unit grid and regions of every report, with one vectorised lookup and two small queries."""
+    if not checked:
+        return []
+    index = get_grid_index()
+    found = index.locate_many(np.array([c.lon for c in checked]), np.array([c.lat for c in checked]))
+    for i, hit in enumerate(found):
+        if hit < 0:
+            error = OutsideCity(OUTSIDE_MESSAGE, details={"lon": checked[i].lon, "lat": checked[i].lat})
+            raise _in_batch(error, positions[i], total)
+    grid_ids = [int(index.ids[i]) for i in found]
+    community_ids = [int(index.community_ids[i]) for i in found]
+    communities = Region.objects.only("id", "code", "name", "level", "parent_id").in_bulk(set(community_ids))
+    streets = dict(Region.objects.filter(pk__in={c.parent_id for c in communities.values()})
+                   .values_list("id", "parent_id"))
+    places = []
+    for grid_id, community_id in zip(grid_ids, community_ids, strict=True):
+        community = communities[community_id]
+        street_id = community.parent_id
+        places.append(_Place(grid_id, community, street_id, streets[street_id]))  # type: ignore[arg-type,index]
+    return places
+
+
+def _write(fresh: list[tuple[int, _Checked]], places: list[_Place]) -> dict[int, Case]:
+    """Insert the cases, their first stages, events, photos and followers (inside the caller's transaction)."""
+    calendar = get_calendar()
+    numbers: dict[int, list[str]] = {}
+    for _, c in fresh:
+        year = c.at.astimezone(timezone.get_current_timezone()).year
+        numbers.setdefault(year, [])
+    for year in numbers:
+        count = sum(1 for _, c in fresh if c.at.astimezone(timezone.get_current_timezone()).year == year)
+        numbers[year] = _take_numbers(year, count)
+    cursor = {year: iter(block) for year, block in numbers.items()}
+    duplicates = _duplicates_for([c for _, c in fresh])
+    cases: list[Case] = []
+    stages: list[CaseStage] = []
+    for n, ((_, c), place) in enumerate(zip(fresh, places, strict=True)):
+        try:
+            proposal = catalog_selectors.route_case(category=c.category, region=place.community)
+        except RoutingFailed:
+            proposal = None
+        case = Case(
+            number=next(cursor[c.at.astimezone(timezone.get_current_timezone()).year]), source=c.source,
+            category=c.category, urgency=c.item.urgency, description=c.description, address=c.address,
+            lon=c.lon, lat=c.lat, grid_id=place.grid_id, community=place.community, street_id=place.street_id,
+            district_id=place.district_id, asset_code=c.item.asset_code, reporter=c.item.reporter,
+            reporter_name=c.reporter_name, reporter_phone=c.reporter_phone, status=CaseStatus.REPORTED,
+            self_handled=c.item.self_handled, proposed_department=proposal.department if proposal else None,
+            routing_reason=proposal.reason[:300] if proposal else "未找到派遣规则，需人工指定",
+            idempotency_key=c.item.idempotency_key or None, external_id=c.item.external_id, reported_at=c.at,
+            updated_at=c.at, duplicate_candidates=duplicates[n],
+        )
+        first_stage = Stage.ACCEPT if c.source in SOURCES_NEEDING_VERIFICATION else Stage.REGISTER
+        stages.append(deadlines.stage_start(case, first_stage, at=c.at, calendar=calendar, save=False))
+        cases.append(case)
+    Case.objects.bulk_create(cases)
+    for stage, case in zip(stages, cases, strict=True):
+        stage.case = case
+    CaseStage.objects.bulk_create(stages)
+    events = [
+        CaseEvent(
+            case=case, action=Action.REPORT, from_status="", to_status=CaseStatus.REPORTED, actor=c.item.reporter,
+            actor_role=c.item.reporter.role if c.item.reporter else Role.CITIZEN,
+            actor_name=actor_name(c.item.reporter, c.reporter_name), created_at=c.at, note=c.description[:200],
+            is_public=True,
+            data={"source": c.source, "category": c.category.code, "grid_id": case.grid_id,
+                  "self_handled": c.item.self_handled, "duplicates": case.duplicate_candidates,
+                  "routing": case.routing_reason},
+        )
+        for (_, c), case in zip(fresh, cases, strict=True)
+    ]
+    CaseEvent.objects.bulk_create(events)
+    CaseFollower.objects.bulk_create(
+        [CaseFollower(case=case, user=c.item.reporter, name=c.reporter_name, phone=c.reporter_phone)
+         for (_, c), case in zip(fresh, cases, strict=True)]
+    )
+    for (_, c), case, event in zip(fresh, cases, events, strict=True):
+        if c.before:
+            attach_photos(case, event, c.before, AttachmentKind.BEFORE, c.item.reporter)
+        if c.after:
+            attach_photos(case, event, c.after, AttachmentKind.AFTER, c.item.reporter)
+    return {position: case for (position, _), case in zip(fresh, cases, strict=True)}
+
+
+def _duplicates_for(checked: list[_Checked]) -> list[list[int]]:
+    """Duplicate candidates of each new report among open cases, with one query for the whole batch."""
+    if not checked:
+        return []
+    distance = _duplicate_distance_m()
+    window = timedelta(days=_duplicate_days())
+    margin_lat = distance / 111_000.0
+    margin_lon = distance / (111_000.0 * max(math.cos(math.radians(max(abs(c.lat) for c in checked))), 0.01))
+    rows = list(
+        Case.objects.filter(
+            category_id__in={c.category.pk for c in checked},
+            status__in=OPEN_STATUSES,
+            reported_at__gte=min(c.at for c in checked) - window,
+            reported_at__lte=max(c.at for c in checked),
+            lon__range=(min(c.lon for c in checked) - margin_lon, max(c.lon for c in checked) + margin_lon),
+            lat__range=(min(c.lat for c in checked) - margin_lat, max(c.lat for c in checked) + margin_lat),
+        ).values_list("id", "category_id", "lon", "lat", "reported_at")
+    )
+    by_category: dict[int, list[tuple[int, float, float, datetime]]] = {}
+    for pk, category_id, x, y, reported_at in rows:
+        by_category.setdefault(category_id, []).append((pk, x, y, reported_at))
+    result = []
+    for c in checked:
+        near = [
+            pk for pk, x, y, reported_at in by_category.get(c.category.pk, [])
+            if c.at - window <= reported_at <= c.at and float(geodesic_distance_m(c.lon, c.lat, x, y)) <= distance
+        ]
+        result.append(sorted(near))
+    return result
 
 
 def actor_name(user: User | None, fallback: str = "") -> str:
