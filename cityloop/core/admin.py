@@ -24,7 +24,8 @@ class WorkingPeriodForm(forms.ModelForm):
         fields = ["start", "end"]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         start, end = data.get("start"), data.get("end")
         if start is not None and end is not None:
             others = WorkingPeriod.objects.exclude(pk=self.instance.pk).values_list("start", "end")
@@ -47,7 +48,9 @@ class WorkingPeriodAdmin(admin.ModelAdmin):
         return f"{minutes // 60} 小时 {minutes % 60} 分" if minutes % 60 else f"{minutes // 60} 小时"
 
     def save_model(self, request: HttpRequest, obj: WorkingPeriod, form: Any, change: bool) -> None:
-        saved = services.working_period_set(start=obj.start, end=obj.end, period_id=obj.pk if change else None)
+        saved = services.working_period_set(
+            start=obj.start, end=obj.end, period_id=obj.pk if change else None
+        )
         obj.pk = saved.pk
 
     def delete_model(self, request: HttpRequest, obj: WorkingPeriod) -> None:
@@ -57,7 +60,9 @@ class WorkingPeriodAdmin(admin.ModelAdmin):
         for pk in list(queryset.values_list("pk", flat=True)):
             services.working_period_delete(period_id=pk)
 
-    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         if request.method == "GET" and not WorkingPeriod.objects.exists():
             default = "、".join(f"{s}–{e}" for s, e in settings.CITYLOOP_WORKING_PERIODS)
             messages.info(request, f"尚未设置工作时段，当前使用默认工作时段：{default}。")
@@ -90,7 +95,9 @@ class CalendarDayAdmin(admin.ModelAdmin):
         for day in list(queryset.values_list("date", flat=True)):
             services.calendar_day_delete(day=day)
 
-    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         if request.method == "GET":
             for year in missing_calendar_years():
                 messages.warning(request, unknown_year_message(year))

@@ -32,14 +32,18 @@ def missing_calendar_years(today: date | None = None) -> list[int]:
         if CalendarDay._meta.db_table not in connection.introspection.table_names():
             return []
         entered = set(
-            CalendarDay.objects.filter(date__year__in=candidates).values_list("date__year", flat=True).distinct()
+            CalendarDay.objects.filter(date__year__in=candidates)
+            .values_list("date__year", flat=True)
+            .distinct()
         )
     except DatabaseError:
         return []
     return [y for y in candidates if y not in entered]
 
 
-def check_calendar_years(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[checks.CheckMessage]:
+def check_calendar_years(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
     """cityloop.W001: the working calendar does not know this year's or next year's holidays."""
     from cityloop.core.workcal import unknown_year_message
 

@@ -50,7 +50,9 @@ def _check_periods(periods: Iterable[tuple[time, time]]) -> None:
 def working_period_set(*, start: time, end: time, period_id: int | None = None) -> WorkingPeriod:
     """Create a working period (工作时段), or change the one with ``period_id``; it must not overlap the others."""
     with transaction.atomic():
-        others = WorkingPeriod.objects.select_for_update().exclude(pk=period_id)
+        others = WorkingPeriod.objects.select_for_update()
+        if period_id is not None:
+            others = others.exclude(pk=period_id)
         _check_periods([*others.values_list("start", "end"), (start, end)])
         if period_id is None:
             period = WorkingPeriod.objects.create(start=start, end=end)

@@ -7,11 +7,11 @@ touches the database. ``get_calendar()`` builds one from the database and caches
 from __future__ import annotations
 
 import threading
-import time as _time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from functools import lru_cache
+from functools import cache
+from time import monotonic
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -29,7 +29,7 @@ _WORKING_UNITS = (TimeUnit.WORK_HOUR, TimeUnit.WORK_DAY)
 PeriodInput = tuple[time | str, time | str]
 
 
-@lru_cache(maxsize=None)
+@cache
 def package_knows_year(year: int) -> bool:
     """Whether the chinese_calendar package has the official holidays (法定节假日) of ``year``."""
     try:
@@ -179,7 +179,9 @@ class WorkingCalendar:
     def _at(self, d: date, us: int) -> datetime:
         return datetime(d.year, d.month, d.day, tzinfo=self.tz) + timedelta(microseconds=us)
 
-    def add_working_time(self, start: datetime, amount: Decimal | float | int, unit: TimeUnit | str) -> datetime:
+    def add_working_time(
+        self, start: datetime, amount: Decimal | float | int, unit: TimeUnit | str
+    ) -> datetime:
         """The deadline (截止时间) of a time limit of ``amount`` ``unit`` started at ``start``.
 
         Working units (工作时, 工作日) count only working periods on working days; 1 工作日 is one
@@ -279,7 +281,7 @@ def load_calendar() -> WorkingCalendar:
 def get_calendar() -> WorkingCalendar:
     """The installation's working calendar, cached in-process for ``CACHE_SECONDS``."""
     global _cached
-    now = _time.monotonic()
+    now = monotonic()
     cached = _cached
     if cached is not None and now - cached[0] < CACHE_SECONDS:
         return cached[1]
@@ -288,7 +290,7 @@ def get_calendar() -> WorkingCalendar:
         if cached is not None and now - cached[0] < CACHE_SECONDS:
             return cached[1]
         calendar = load_calendar()
-        _cached = (_time.monotonic(), calendar)
+        _cached = (monotonic(), calendar)
         return calendar
 
 

@@ -128,3 +128,23 @@ class ResponsibilityGrid(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}（{self.code}）"
+
+
+class GridSetVersion(models.Model):
+    """One row whose token changes whenever the geo services write unit grids.
+
+    Every process keeps an in-memory ``GridIndex`` (see ``geo.lookup``); it compares this token
+    (plus the grids' count and highest id, for writes that bypass the services) every few
+    seconds and rebuilds its index when anything differs. A random token rather than a counter,
+    so that a rolled-back change can never make two different grid sets look alike.
+    """
+
+    token = models.CharField("版本标识", max_length=32)
+    changed_at = models.DateTimeField("变更时间", auto_now=True)
+
+    class Meta:
+        verbose_name = "网格版本"
+        verbose_name_plural = "网格版本"
+
+    def __str__(self) -> str:
+        return self.token

@@ -1,0 +1,32 @@
+"""Shared bits of the geo commands: a rich console writing to the command's stdout, error mapping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import OutputWrapper
+from rich.console import Console
+
+
+class _Stream:
+    """File-like adapter so rich writes through Django's OutputWrapper (and call_command captures it)."""
+
+    def __init__(self, wrapper: OutputWrapper) -> None:
+        self.wrapper = wrapper
+
+    def write(self, text: str) -> int:
+        self.wrapper.write(text, ending="")
+        return len(text)
+
+    def flush(self) -> None:
+        self.wrapper.flush()
+
+    def isatty(self) -> bool:
+        return bool(getattr(self.wrapper, "isatty", lambda: False)())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.wrapper, name)
+
+
+def console_for(stdout: OutputWrapper) -> Console:
+    return Console(file=_Stream(stdout), highlight=False, soft_wrap=True)  # type: ignore[arg-type]
