@@ -8,6 +8,8 @@ Everything runs in a local equal-area projection (metres), so sizes are honest.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
@@ -71,3 +73,36 @@ def partition(polygon: BaseGeometry, parts: int, *, seed: int, lloyd_iterations:
         return int((top - c.y) // row_height), c.x
 
     return sorted(cells, key=key)
+
+
+def partition_exact(
+    boundary: BaseGeometry,
+    parts: int,
+    *,
+    seed: int,
+    to_metric: Callable[[BaseGeometry], BaseGeometry],
+    to_source: Callable[[BaseGeometry], BaseGeometry],
+) -> list[BaseGeometry]:
+    """Split ``boundary`` (WGS-84) into parts that cover it exactly, without overlaps, in its own coordinates.
+
+    The cells are drawn in metres (``to_metric``) and brought back (``to_source``) densified, then clipped
+    in WGS-84, so projection curvature cannot make neighbours overlap or stick out of the parent; the
+    slivers it leaves between cells join the neighbour they share the longest edge with.
+    """
+    metric = _polygonal(shapely.make_valid(to_metric(shapely.segmentize(boundary, 0.0005))))
+    cells = partition(metric, parts, seed=seed)
+    if len(cells) <= 1:
+        return [boundary]
+    taken = shapely.Polygon()
+    result: list[BaseGeometry] = []
+    for cell in cells:
+        back = shapely.make_valid(to_source(shapely.segmentize(cell, 25.0)))
+        piece = _polygonal(shapely.difference(shapely.intersection(back, boundary), taken))
+        result.append(piece)
+        taken = shapely.union(taken, piece)
+    leftover = _polygonal(shapely.difference(boundary, taken))
+    for sliver in shapely.get_parts(leftover):
+        shared = [float(shapely.length(shapely.intersection(sliver.boundary, r.boundary))) for r in result]
+        best = int(np.argmax(shared)) if max(shared) > 0 else int(np.argmin([sliver.distance(r) for r in result]))
+        result[best] = _polygonal(shapely.union(result[best], sliver))
+    return [r for r in result if not r.is_empty]

@@ -26,7 +26,7 @@ from cityloop.catalog import services as catalog_services
 from cityloop.catalog.models import Category, Department, DepartmentKind
 from cityloop.core.crs import local_metric_transformer
 from cityloop.demo import data
-from cityloop.demo.partition import partition
+from cityloop.demo.partition import partition_exact
 from cityloop.geo import services as geo_services
 from cityloop.geo.models import Grid, Region, RegionLevel, ResponsibilityGrid
 
@@ -92,11 +92,14 @@ def _subdivide(parent: Region, parts: int, *, level: RegionLevel, name_for: Call
         return 0
     boundary = parent.boundary
     assert boundary is not None, f"{parent} has no boundary"
-    projected, _, backward = _to_metric(boundary)
-    cells = partition(projected, parts, seed=int(parent.code))
+    _, forward, backward = _to_metric(boundary)
+    cells = partition_exact(
+        boundary, parts, seed=int(parent.code),
+        to_metric=lambda g: shapely.transform(g, lambda xy: _apply(forward, xy)),
+        to_source=lambda g: shapely.transform(g, lambda xy: _apply(backward, xy)),
+    )
     with transaction.atomic():
-        for number, cell in enumerate(cells, start=1):
-            geometry = shapely.transform(cell, lambda xy: _apply(backward, xy))
+        for number, geometry in enumerate(cells, start=1):
             geo_services.region_upsert(
                 code=f"{parent.code}{number:03d}",
                 name=name_for(number),
