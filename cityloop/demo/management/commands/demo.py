@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import IO, Any, cast
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from rich.console import Console
 from rich.table import Table
 
+from cityloop.core.console import console_for
 from cityloop.core.errors import CityLoopError
 from cityloop.demo.services import demo_load
 
@@ -22,7 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--simulate-rate", type=int, default=40, help="模拟时每天的上报数（默认 40）")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        console = Console(file=cast(IO[str], self.stdout), highlight=False)
+        console = console_for(self.stdout)
         with console.status("载入演示城市…") as status:
             try:
                 report, logins = demo_load(

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cityloop.core.errors import CityLoopError
 from cityloop.geo import services
-from cityloop.geo.management.commands._output import console_for
+from cityloop.core.console import console_for
 
 
 class Command(BaseCommand):

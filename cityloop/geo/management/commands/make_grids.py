@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from cityloop.core.errors import CityLoopError
 from cityloop.geo import selectors, services
-from cityloop.geo.management.commands._output import console_for
+from cityloop.core.console import console_for
 
 
 class Command(BaseCommand):

@@ -1,4 +1,4 @@
-"""Shared bits of the geo commands: a rich console writing to the command's stdout, error mapping."""
+"""A rich console that writes through a management command's stdout (so call_command captures it)."""
 
 from __future__ import annotations
 
