@@ -261,8 +261,10 @@ class Simulation:
     def step_redispatch(self, case: Case, at: datetime) -> tuple[datetime, Step] | None:
         previous = case.events.filter(action="dispatch").order_by("-id").values_list("department_id", flat=True).first()
         kind = case.proposed_department.kind if case.proposed_department else "municipal"
-        others = list(Department.objects.filter(is_active=True, kind=kind).exclude(pk=previous)
-                      .order_by("code").values_list("pk", flat=True)[:20])
+        candidates = Department.objects.filter(is_active=True, kind=kind)
+        if previous is not None:
+            candidates = candidates.exclude(pk=previous)
+        others = list(candidates.order_by("code").values_list("pk", flat=True)[:20])
         department = Department.objects.get(pk=self.rng.choice(others)) if others else None
         services.case_dispatch(case=case, actor=self.actors.dispatcher, department=department, at=at)
         return self._handling_time(case, at), self.step_department

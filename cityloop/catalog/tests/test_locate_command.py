@@ -7,8 +7,11 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from cityloop.cases.tests.conftest import CELL, NORTH, WEST, city  # noqa: F401  (fixture)
+from cityloop.cases.tests import conftest as cases_fixtures
+from cityloop.cases.tests.conftest import CELL, NORTH, WEST
 from cityloop.core.crs import wgs84_to_gcj02
+
+city = cases_fixtures.city  # the small two-district city of the case tests
 
 pytestmark = pytest.mark.django_db
 

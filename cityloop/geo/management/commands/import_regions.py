@@ -6,9 +6,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from cityloop.core.console import console_for
 from cityloop.core.errors import CityLoopError
 from cityloop.geo import services
-from cityloop.core.console import console_for
 
 
 class Command(BaseCommand):

@@ -8,9 +8,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from cityloop.core.console import console_for
 from cityloop.core.errors import CityLoopError
 from cityloop.geo import selectors, services
-from cityloop.core.console import console_for
 
 
 class Command(BaseCommand):
