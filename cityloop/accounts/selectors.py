@@ -19,7 +19,7 @@ def user_region_codes(user: User) -> list[str] | None:
     """
     cached = user.__dict__.get("_region_codes", _UNSET)
     if cached is not _UNSET:
-        return cached  # type: ignore[no-any-return]
+        return cached
     codes: list[str] | None = list(user.regions.values_list("code", flat=True))
     if not codes and (user.role in CITYWIDE_ROLES or user.is_superuser):
         codes = None
@@ -50,7 +50,7 @@ def user_department_ids(user: User) -> set[int]:
     if cached is None:
         cached = set(user.departments.values_list("id", flat=True))
         user.__dict__["_department_ids"] = cached
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 def forget_scope(user: User) -> None:

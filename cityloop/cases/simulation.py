@@ -115,9 +115,11 @@ class Simulation:
             raise ValidationFailed("没有单元网格，请先运行 cityloop demo 或导入网格")
         self.grid_bounds = [g.bounds for g in index.geometries]
         self.index = index
-        self.community_district = dict(
-            Region.objects.filter(level=RegionLevel.COMMUNITY).values_list("pk", "parent__parent_id")
-        )
+        self.community_district: dict[int, int] = {
+            pk: district_id
+            for pk, district_id in Region.objects.filter(level=RegionLevel.COMMUNITY).values_list("pk", "parent__parent_id")
+            if district_id is not None
+        }
         self.grid_geometries = index.geometries
         categories = list(Category.objects.filter(parent__isnull=False, is_active=True).order_by("code"))
         weights = [COMMON_CATEGORIES.get(c.code, 0) for c in categories]
