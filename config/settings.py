@@ -26,6 +26,8 @@ INSTALLED_APPS = [
     "cityloop.accounts",
     "cityloop.notifications",
     "cityloop.cases",
+    "cityloop.evaluation",
+    "cityloop.workplans",
     "cityloop.api",
     "cityloop.portal",
     "cityloop.demo",

@@ -15,5 +15,7 @@ urlpatterns = [
     path("open311/v2/", include(open311_urlpatterns)),
     path("m/", include(inspector_urlpatterns)),
     path("public/", include(public_urlpatterns)),
+    path("evaluation/", include("cityloop.evaluation.urls")),
+    path("plans/", include("cityloop.workplans.urls")),
     path("", include("cityloop.web.urls")),
 ]
