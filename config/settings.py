@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "cityloop.geo",
     "cityloop.catalog",
     "cityloop.accounts",
+    "cityloop.assets",
     "cityloop.notifications",
     "cityloop.cases",
     "cityloop.evaluation",

@@ -48,6 +48,8 @@ class Case(models.Model):
     street = models.ForeignKey("geo.Region", verbose_name="街道", on_delete=models.PROTECT, related_name="+")
     district = models.ForeignKey("geo.Region", verbose_name="区县", on_delete=models.PROTECT, related_name="+")
     asset_code = models.CharField("部件标识码", max_length=16, blank=True)
+    asset = models.ForeignKey("assets.Asset", verbose_name="部件", null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="cases")
     reporter = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="上报人", null=True, blank=True, on_delete=models.SET_NULL,
         related_name="reported_cases",

@@ -13,6 +13,7 @@ from cityloop.accounts.selectors import user_department_ids, user_region_codes
 from cityloop.cases import deadlines
 from cityloop.cases.errors import ActionForbidden
 from cityloop.cases.models import Case, CaseEvent, CaseFollower, CaseStage
+from cityloop.catalog.selectors import RoutingDecision, RoutingFailed, route_case
 from cityloop.core.errors import NotFound
 
 
@@ -81,3 +82,12 @@ def case_stages(case: Case, *, now: datetime | None = None) -> list[StageView]:
 def overdue_open_stages(*, now: datetime | None = None) -> QuerySet[CaseStage]:
     moment = now or timezone.now()
     return CaseStage.objects.filter(ended_at__isnull=True, paused_at__isnull=True, due_at__lt=moment)
+
+
+def routing_proposal(case: Case) -> RoutingDecision | None:
+    """Where the routing rules send ``case`` (its asset's maintainer first), or None when no rule applies."""
+    maintainer = case.asset.maintainer if case.asset_id and case.asset else None
+    try:
+        return route_case(category=case.category, region=case.community, asset_maintainer=maintainer)
+    except RoutingFailed:
+        return None

@@ -18,6 +18,7 @@ from cityloop.cases.models import (
     CaseFollower,
     Satisfaction,
 )
+from cityloop.cases.selectors import routing_proposal
 from cityloop.cases.services.workflow import (
     ActionContext,
     _pending,
@@ -31,9 +32,7 @@ from cityloop.cases.statuses import (
     SOURCES_NEEDING_VERIFICATION,
     Action,
 )
-from cityloop.catalog import selectors as catalog_selectors
 from cityloop.catalog.models import Department, Stage
-from cityloop.catalog.selectors import RoutingFailed
 from cityloop.core.choices import TimeUnit
 from cityloop.core.errors import ValidationFailed
 
@@ -129,10 +128,7 @@ def _refuse_self(ctx: ActionContext) -> None:
 @effect(Action.DISPATCH)
 def _dispatch(ctx: ActionContext) -> None:
     case = ctx.case
-    try:
-        proposal = catalog_selectors.route_case(category=case.category, region=case.community)
-    except RoutingFailed:
-        proposal = None
+    proposal = routing_proposal(case)
     department = ctx.data.get("department")
     if department is not None and not isinstance(department, Department):
         department = Department.objects.filter(pk=department).first()

@@ -15,6 +15,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from cityloop.accounts.models import Role, User
+from cityloop.assets.models import Asset
+from cityloop.assets.selectors import asset_by_code
 from cityloop.cases import deadlines
 from cityloop.cases.models import (
     Attachment,
@@ -25,6 +27,7 @@ from cityloop.cases.models import (
     CaseNumberSequence,
     CaseStage,
 )
+from cityloop.cases.selectors import routing_proposal
 from cityloop.cases.statuses import (
     OPEN_STATUSES,
     SOURCES_NEEDING_VERIFICATION,
@@ -32,9 +35,7 @@ from cityloop.cases.statuses import (
     CaseStatus,
     Source,
 )
-from cityloop.catalog import selectors as catalog_selectors
 from cityloop.catalog.models import Category, Stage, Urgency
-from cityloop.catalog.selectors import RoutingFailed
 from cityloop.core.crs import geodesic_distance_m, to_wgs84
 from cityloop.core.errors import OutsideCity, ValidationFailed
 from cityloop.core.workcal import get_calendar
@@ -181,6 +182,7 @@ class _Checked:
     at: datetime
     lon: float = 0.0
     lat: float = 0.0
+    asset: Asset | None = None
     before: list[Any] = field(default_factory=list)
     after: list[Any] = field(default_factory=list)
 
@@ -245,6 +247,8 @@ def _check(item: ReportInput, categories: dict[str, Category]) -> _Checked:
         raise ValidationFailed("经纬度必须是有限的数字", field="lon")
     wx, wy = to_wgs84(x, y, item.crs)
     checked.lon, checked.lat = float(wx), float(wy)
+    if item.asset_code:
+        checked.asset = asset_by_code(item.asset_code)
     reporter = item.reporter
     if item.self_handled:
         if source != Source.INSPECTOR or reporter is None or reporter.role != Role.INSPECTOR:
@@ -372,21 +376,19 @@ def _write(fresh: list[tuple[int, _Checked]], places: list[_Place]) -> dict[int,
     cases: list[Case] = []
     stages: list[CaseStage] = []
     for n, ((_, c), place) in enumerate(zip(fresh, places, strict=True)):
-        try:
-            proposal = catalog_selectors.route_case(category=c.category, region=place.community)
-        except RoutingFailed:
-            proposal = None
         case = Case(
             number=next(cursor[c.at.astimezone(timezone.get_current_timezone()).year]), source=c.source,
             category=c.category, urgency=c.item.urgency, description=c.description, address=c.address,
             lon=c.lon, lat=c.lat, grid_id=place.grid_id, community=place.community, street_id=place.street_id,
-            district_id=place.district_id, asset_code=c.item.asset_code, reporter=c.item.reporter,
-            reporter_name=c.reporter_name, reporter_phone=c.reporter_phone, status=CaseStatus.REPORTED,
-            self_handled=c.item.self_handled, proposed_department=proposal.department if proposal else None,
-            routing_reason=proposal.reason[:300] if proposal else "未找到派遣规则，需人工指定",
+            district_id=place.district_id, asset_code=c.item.asset_code, asset=c.asset,
+            reporter=c.item.reporter, reporter_name=c.reporter_name, reporter_phone=c.reporter_phone,
+            status=CaseStatus.REPORTED, self_handled=c.item.self_handled,
             idempotency_key=c.item.idempotency_key or None, external_id=c.item.external_id, reported_at=c.at,
             updated_at=c.at, duplicate_candidates=duplicates[n],
         )
+        proposal = routing_proposal(case)
+        case.proposed_department = proposal.department if proposal else None
+        case.routing_reason = proposal.reason[:300] if proposal else "未找到派遣规则，需人工指定"
         first_stage = Stage.ACCEPT if c.source in SOURCES_NEEDING_VERIFICATION else Stage.REGISTER
         stages.append(deadlines.stage_start(case, first_stage, at=c.at, calendar=calendar, save=False))
         cases.append(case)

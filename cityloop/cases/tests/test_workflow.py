@@ -315,3 +315,40 @@ def test_urgent_case_uses_the_urgent_limit(city, people):
     case = dispatched(city, people, urgency="urgent", when=at(2026, 3, 2, 8, 50))
     assert case.handling_due_at == at(2026, 3, 2, 10, 0)
     assert Decimal(case.stages.get(stage=Stage.HANDLE).limit_value) == Decimal(1)
+
+
+def test_a_case_naming_an_asset_goes_to_its_maintainer(city, people):
+    from cityloop.assets.models import Asset
+
+    lon, lat = city.point(0)
+    Asset.objects.create(code="3701020101000001", category=city.manhole, lon=lon, lat=lat,
+                         maintainer=city.sanitation)
+    case = report(city, people, asset_code="3701020101000001")
+    assert case.asset.code == "3701020101000001"
+    assert case.proposed_department == city.sanitation and "部件养护单位" in case.routing_reason
+    services.case_register(case=case, actor=people.operator)
+    assert services.case_dispatch(case=case, actor=people.dispatcher).department == city.sanitation
+    with pytest.raises(ValidationFailed, match="部件标识码"):
+        report(city, people, asset_code="3701029999999999")
+
+
+def test_three_working_days_end_on_the_make_up_saturday(city, people):
+    case = report(city, people, category=city.garbage, when=at(2026, 9, 30, 9, 50))
+    services.case_register(case=case, actor=people.operator, at=at(2026, 9, 30, 9, 55))
+    case = services.case_dispatch(case=case, actor=people.dispatcher, at=at(2026, 9, 30, 10, 0))
+    services.case_request(case=case, actor=people.handler_b, kind="extension", reason="节后人手紧张", value="1",
+                          unit="work_day", at=at(2026, 9, 30, 11, 0))
+    case = services.case_decide(case=case, actor=people.dispatcher, approve=True, at=at(2026, 9, 30, 11, 30))
+    # 2 + 1 工作日 from Wed 30 Sep 10:00: Thu 8, Fri 9 and the make-up Saturday 10 October.
+    assert case.handling_due_at == at(2026, 10, 10, 10, 0)
+
+
+def test_fake_or_oversized_photo_is_refused_and_nothing_is_written(city, people, settings):
+    from cityloop.cases.photos import PhotoRejected
+
+    with pytest.raises(PhotoRejected, match="不是有效的照片"):
+        report(city, people, photos=[b"<html>not a photo</html>"])
+    settings.CITYLOOP_MAX_PHOTO_BYTES = 100
+    with pytest.raises(PhotoRejected, match="上限"):
+        report(city, people, photos=[b"\xff\xd8\xff" + b"0" * 200])
+    assert Case.objects.count() == 0 and CaseEvent.objects.count() == 0
