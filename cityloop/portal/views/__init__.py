@@ -1,0 +1,1 @@
+"""Views of the phone pages: ``inspector`` (/m/), ``public`` (/public/) and the shared ``common`` endpoints."""
