@@ -132,6 +132,22 @@ CITYLOOP_MAX_PHOTO_BYTES = env_int("CITYLOOP_MAX_PHOTO_BYTES", 10 * 1024 * 1024)
 # Duplicate detection: an open case of the same subclass this close, reported this recently.
 CITYLOOP_DUPLICATE_DISTANCE_M = env_int("CITYLOOP_DUPLICATE_DISTANCE_M", 50)
 CITYLOOP_DUPLICATE_DAYS = env_int("CITYLOOP_DUPLICATE_DAYS", 7)
+# Citizen portal: per-client limits (attempts, window in seconds) for each kind of POST.
+CITYLOOP_RATE_LIMITS = {"report": (10, 3600), "track": (30, 3600), "rate": (10, 3600)}
+# Proxies whose X-Forwarded-For is believed (IP addresses or networks), e.g. the nginx in front.
+CITYLOOP_TRUSTED_PROXIES = env_list("CITYLOOP_TRUSTED_PROXIES", [])
+# The most photos one portal form field accepts.
+CITYLOOP_PORTAL_MAX_PHOTOS = env_int("CITYLOOP_PORTAL_MAX_PHOTOS", 9)
+
+# Cache: Redis when REDIS_URL is set (shared by every web process: rate limits, map layers), else per process.
+REDIS_URL = env_str("REDIS_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "cityloop"}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 
 LOGGING = {
     "version": 1,

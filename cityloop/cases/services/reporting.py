@@ -128,7 +128,7 @@ def _take_numbers(year: int, count: int) -> list[str]:
 def store_photos(photos: Iterable[PhotoInput]) -> list[Any]:
     from cityloop.cases.photos import photo_store
 
-    return [photo_store(data=photo) for photo in photos]
+    return [photo_store(data=photo, filename=getattr(photo, "name", "") or "") for photo in photos]
 
 
 def attach_photos(case: Case, event: CaseEvent | None, stored: Sequence[Any], kind: str, user: User | None) -> None:
