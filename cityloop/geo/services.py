@@ -613,7 +613,7 @@ def _check_replaceable(old: QuerySet[Grid]) -> None:
             field="replace",
         )
     try:
-        Collector(using=old.db).collect(old)  # a dry run: raises when other data protects the grids
+        Collector(using=old.db).collect(list(old))  # a dry run: raises when other data protects the grids
     except (ProtectedError, RestrictedError) as exc:
         raise ValidationFailed("要替换的网格已被其他数据（如案件）引用，不能删除重建", field="replace") from exc
 
