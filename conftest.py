@@ -11,10 +11,13 @@ def _media_in_tmp(settings, tmp_path):
 @pytest.fixture(autouse=True)
 def _fresh_caches():
     """Rolled-back test data must not survive in the routing, limits, calendar or grid caches."""
+    from django.core.cache import cache
+
     from cityloop.catalog import cache as catalog_cache
     from cityloop.core.workcal import reset_calendar_cache
     from cityloop.geo.lookup import reset_grid_index
 
+    cache.clear()  # the Django cache (Redis in CI's PostgreSQL run): rate-limit counters, cached layers
     catalog_cache.clear()
     reset_calendar_cache()
     reset_grid_index()
