@@ -1,0 +1,1 @@
+"""The staff pages: workbench, case list and export, case page with its actions, the map, notifications."""

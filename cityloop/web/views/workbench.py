@@ -1,0 +1,39 @@
+"""The workbench (工作台): the signed-in user's queues with counts, each a link to the filtered list."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from cityloop.accounts.models import Role
+from cityloop.cases.models import Case
+from cityloop.cases.selectors import cases_visible_to
+from cityloop.web import selectors
+from cityloop.web.views.common import current_user
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    user = current_user(request)
+    now = timezone.now()
+    queues = selectors.workbench_queues(user, now=now)
+    urgent: list[Case] = []
+    overdue_q = selectors.queue_q(user, "overdue", now=now)
+    soon_q = selectors.queue_q(user, "due_soon", now=now)
+    if overdue_q is not None and soon_q is not None:
+        urgent = list(
+            cases_visible_to(user).filter(overdue_q | soon_q)
+            .select_related("category", "street", "department").order_by("stage_due_at")[:10]
+        )
+    is_admin = user.role == Role.ADMIN or user.is_superuser
+    context = {
+        "queues": queues,
+        "urgent": urgent,
+        "lights": selectors.open_stage_lights([c.pk for c in urgent], now=now) if urgent else {},
+        "summary": selectors.city_summary() if is_admin else [],
+        "is_citizen": user.role == Role.CITIZEN,
+        "is_inspector": user.role == Role.INSPECTOR,
+    }
+    return render(request, "web/workbench.html", context)
