@@ -47,6 +47,14 @@ def machine() -> dict[str, str]:
     }
 
 
+def _load() -> str:
+    """The 1/5/15-minute load averages: above the core count, other work shared the machine during the run."""
+    try:
+        return " / ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
 def _fmt(value: object) -> str:
     if isinstance(value, float):
         return f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
@@ -84,19 +92,22 @@ def render(results: list[dict], info: dict[str, str]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller data sets, for a smoke run")
-    parser.add_argument("--only", help="run only bench_<NAME>.py")
+    parser.add_argument("--only", action="append", help="run only bench_<NAME>.py (repeatable)")
     parser.add_argument("--output", default=str(ROOT / "BENCHMARKS.md"))
     args = parser.parse_args()
     names = sorted(p.stem for p in (ROOT / "bench").glob("bench_*.py"))
     if args.only:
-        names = [n for n in names if n == f"bench_{args.only}"]
+        names = [n for n in names if n.removeprefix("bench_") in args.only]
+    info = machine()
+    info["load average at start"] = _load()
     results = []
     for name in names:
         print(f"==> {name}", flush=True)
         result = importlib.import_module(name).run(quick=args.quick)
         (ROOT / "bench" / "results" / f"{name}.json").write_text(json.dumps(result, ensure_ascii=False, indent=2))
         results.append(result)
-    Path(args.output).write_text(render(results, machine()), encoding="utf-8")
+    info["load average at end"] = _load()
+    Path(args.output).write_text(render(results, info), encoding="utf-8")
     print(f"wrote {args.output}")
 
 
