@@ -11,7 +11,7 @@ Which date puts a row in the period [start, end) (local time):
   its outcome (ended on time, late, returned …) is the one recorded when the report is made, and a stage
   still open then is overdue when its stored deadline has passed (``Period.now``);
 - a case belongs to the period in which it was *reported* (上报); 立案数 counts those registered;
-- a decision recorded as an event (返工, 回退, 延期, 挂账, 派发核查) belongs to the period it was made in.
+- a decision recorded only as an event (返工, 挂账, 派发核查) belongs to the period it was made in.
 
 These are the dates the existing indexes cover (``CaseStage (stage, started_at)``, ``Case.reported_at``,
 ``CaseEvent.action``), so a quarter of a million-case city is counted in a few index range scans. Time
@@ -88,7 +88,8 @@ def _registered_cohort(*extra: Q) -> Callable[[Period], QuerySet[Case]]:
     return rows
 
 
-DEPARTMENT_ACTIONS = [Action.REWORK, Action.APPROVE_RETURN, Action.APPROVE_EXTENSION, Action.APPROVE_SUSPENSION]
+#: Decisions counted from the event log (回退 and 延期 are read from the handling stages themselves).
+DEPARTMENT_ACTIONS = [Action.REWORK, Action.APPROVE_SUSPENSION]
 DESK_STAGES = [Stage.ACCEPT, Stage.REGISTER, Stage.DISPATCH, Stage.CLOSE]
 
 
@@ -206,10 +207,10 @@ DEPARTMENT_MEASURES = (
             "应处置数中统计时仍在时限内或挂账中的"),
     Measure("rework", "返工数", "events", _const(Q(action=Action.REWORK)),
             "本期内核查不通过、退回本单位重新处置的次数"),
-    Measure("returned", "回退数", "events", _const(Q(action=Action.APPROVE_RETURN)),
-            "本期内批准本单位回退（非本单位职责）的次数"),
-    Measure("extended", "延期数", "events", _const(Q(action=Action.APPROVE_EXTENSION)),
-            "本期内批准本单位延期的次数"),
+    Measure("returned", "回退数", "handle", _const(Q(outcome="returned")),
+            "本期开始的处置任务中，本单位获准回退（非本单位职责）的"),
+    Measure("extended", "延期数", "handle", _const(Q(extended=True)),
+            "本期开始的处置任务中获准延期的"),
     Measure("suspended", "挂账数", "events", _const(Q(action=Action.APPROVE_SUSPENSION)),
             "本期内批准本单位挂账的次数"),
     Measure("registered", "立案数", "cohort", _const(Q()),

@@ -34,7 +34,7 @@ def test_departments(scenario):
     # 市政中心's handling tasks started 28 Sep – 11 Oct: C1, C2, C13 and C4's first handling on time; C3 and
     # C4's re-do late; C9 overdue and unhandled on 20 Oct; C8 suspended (处置中). C5's and C19's two tasks
     # ended in approved returns and are not the department's to handle.
-    # Events: C4's rework; returns of C5 and C19 (twice); C8's suspension.
+    # Its tasks ended by approved returns: C5's and C19's two (回退数 3). Events: C4's rework, C8's suspension.
     # Registered cohort (reported in the period, registered, now with 市政): C1–C4, C8, C9, C13; closed C1–C4.
     assert counts(municipal, DEPARTMENT_COUNTS) == {
         "due": 8, "handled": 6, "handled_on_time": 4, "handled_late": 2, "overdue_open": 1, "pending": 1,
