@@ -1,4 +1,85 @@
 """Mounted at /api/v1/ and /open311/v2/ (see config/urls.py)."""
 
-api_urlpatterns: list = []
-open311_urlpatterns: list = []
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, URLResolver, include, path, re_path
+
+from cityloop.api import views
+from cityloop.api.errors import error_response
+from cityloop.api.open311 import views as open311
+from cityloop.api.v1 import api
+
+logger = logging.getLogger("cityloop.api")
+
+
+def max_body_bytes() -> int:
+    """The largest request body accepted (default: 9 photos at the photo cap plus 1 MiB of fields)."""
+    photo = int(getattr(settings, "CITYLOOP_MAX_PHOTO_BYTES", 10 * 1024 * 1024))
+    return int(getattr(settings, "CITYLOOP_API_MAX_BODY_BYTES", 9 * photo + 1024 * 1024))
+
+
+def guarded(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Refuse oversized bodies before reading them (413), give 405s the error shape, and turn anything that
+    escaped Ninja's handlers into the JSON error shape instead of Django's HTML 500 page."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > max_body_bytes():
+            return error_response(413)
+        try:
+            response = view(request, *args, **kwargs)
+        except Exception:
+            logger.exception("API 请求出错：%s", request.path)
+            return error_response(500)
+        if response.status_code == 405 and not response.get("Content-Type", "").startswith("application/json"):
+            allowed = response.get("Allow", "")
+            response = error_response(405, headers={"Allow": allowed} if allowed else None)
+        return response
+
+    return wrapped
+
+
+def _guard_all(patterns: list[URLPattern | URLResolver]) -> list[URLPattern | URLResolver]:
+    for pattern in patterns:
+        if isinstance(pattern, URLPattern):
+            pattern.callback = guarded(pattern.callback)
+        else:
+            _guard_all(pattern.url_patterns)
+    return patterns
+
+
+def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
+    return error_response(404, message="没有这个接口，见 /api/v1/openapi.json")
+
+
+_ninja_patterns, _app_name, _namespace = api.urls
+
+api_urlpatterns: list = [
+    path("ui/tokens/", views.tokens_page, name="api-tokens"),
+    path("docs/", views.api_docs, name="api-docs"),
+    path("docs/redoc.js", views.api_docs_script, name="api-docs-script"),
+    path("", include((_guard_all(_ninja_patterns), _app_name), namespace=_namespace)),
+    re_path(r"^(?P<rest>.*)$", guarded(api_not_found)),
+]
+
+_FMT = r"(?P<fmt>json|xml)"
+open311_urlpatterns: list = [
+    re_path(rf"^discovery\.{_FMT}$", open311.discovery, name="open311-discovery"),
+    re_path(rf"^services\.{_FMT}$", open311.service_list, name="open311-services"),
+    re_path(rf"^services/(?P<code>[^/]+)\.{_FMT}$", open311.service_definition, name="open311-service"),
+    re_path(rf"^requests\.{_FMT}$", open311.requests_view, name="open311-requests"),
+    re_path(rf"^requests/(?P<request_id>[^/]+)\.{_FMT}$", open311.request_detail, name="open311-request"),
+    re_path(rf"^tokens/(?P<token>[^/]+)\.{_FMT}$", open311.token_detail, name="open311-token"),
+    re_path(r"^(?P<path>.*)$", open311.not_found),
+]
