@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from ninja import Schema
@@ -12,6 +12,7 @@ from pydantic import ConfigDict, Field, field_validator
 
 from cityloop.accounts.models import Role
 from cityloop.cases.statuses import CaseStatus, Source
+from cityloop.evaluation.models import Level
 
 StatusCode = Literal[
     "reported", "verifying", "registered", "dispatched", "suspended", "handled", "checking", "closed",
@@ -26,10 +27,14 @@ Ordering = Literal["reported_at", "-reported_at", "number", "-number", "due", "-
 RequestKind = Literal["return", "extension", "suspension"]
 TimeUnitCode = Literal["work_hour", "work_day", "hour", "day"]
 RegionLevelCode = Literal["city", "district", "street", "community"]
+EvaluationLevelCode = Literal[
+    "inspector", "operator", "shift_leader", "dispatcher", "department", "district", "street", "community", "grid",
+]
 
 assert set(StatusCode.__args__) == set(CaseStatus.values)  # type: ignore[attr-defined]
 assert set(SourceCode.__args__) == set(Source.values)  # type: ignore[attr-defined]
 assert set(RoleCode.__args__) == set(Role.values)  # type: ignore[attr-defined]
+assert set(EvaluationLevelCode.__args__) == set(Level.values)  # type: ignore[attr-defined]
 
 #: What a date-time parameter must look like (pydantic alone would also take a Unix timestamp).
 ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|z|[+-]\d{2}:?\d{2})?$")
@@ -399,6 +404,81 @@ class HealthOut(Schema):
     status: Literal["ok"]
 
 
+# --- evaluation (综合评价) ---------------------------------------------------------------------
+
+
+class EvaluationPeriodOut(Schema):
+    key: str = Field(description="周期代码，可原样用作 period 参数：2026Q3、2026-10、2026 或 2026-09-28~2026-10-11")
+    label: str = Field(description="中文名称，如 2026年第3季度")
+    start: date = Field(description="第一天")
+    end: date = Field(description="最后一天（含）")
+
+
+class EvaluationWeightOut(Schema):
+    indicator: str = Field(description="指标代码（见 columns）")
+    weight: float = Field(description="权重（%），合计 100")
+    method: Literal["rate", "inverse_rate", "steps"] = Field(
+        description="rate：比率×100；inverse_rate：(1−比率)×100；steps：分档计分"
+    )
+
+
+class EvaluationSchemeOut(Schema):
+    name: str
+    formula: str = Field(description="综合指标值的计算公式（中文）")
+    weights: list[EvaluationWeightOut]
+
+
+class EvaluationColumnOut(Schema):
+    code: str = Field(description="指标代码，即 values 的键")
+    label: str
+    kind: Literal["count", "rate", "density"] = Field(description="count 件数，rate 0–1 的比率，density 每平方公里件数")
+    definition: str
+    lower_is_better: bool
+
+
+class EvaluationUnitOut(Schema):
+    id: int = Field(description="用户、处置单位、区划或单元网格的 id")
+    code: str = Field(description="用户名、单位编码、区划代码或网格编码")
+    name: str
+    parent: str = Field(description="所属上级的名称（区域和网格），其他为空")
+    area_km2: float | None = Field(description="面积（平方公里），仅区域和网格")
+    region_class: Literal["", "1", "2"] = Field(description="区域类别：1 一类，2 二类；非区域为空")
+
+
+class EvaluationFiguresOut(Schema):
+    values: dict[str, float | None] = Field(
+        description="指标代码 → 值：件数为整数，比率为 0–1，密度为每平方公里件数；分母为 0（或无合计）时为 null"
+    )
+    scores: dict[str, float | None] = Field(description="计入综合指标值的各指标得分（0–100），无值时为 null")
+    composite: float | None = Field(description="综合指标值（百分制，两位小数）；本期无工作量时为 null")
+    grade: Literal["", "A", "B", "C", "D", "E"] = Field(description="等级：A ≥ 90，B ≥ 75，C ≥ 60，D ≥ 40，E 以下；无得分为空")
+    rank: int | None = Field(description="在全部同级单位中的名次（并列同名次）")
+    previous: float | None = Field(description="上期综合指标值")
+    change: float | None = Field(description="较上期的变化")
+    previous_rank: int | None = Field(description="上期名次")
+    active: bool = Field(description="本期有工作量（参与评分和排名）")
+
+
+class EvaluationRowOut(EvaluationFiguresOut):
+    unit: EvaluationUnitOut
+
+
+class EvaluationTotalOut(EvaluationFiguresOut):
+    unit: None = Field(description="合计行没有单位")
+
+
+class EvaluationOut(Schema):
+    level: EvaluationLevelCode
+    level_label: str
+    period: EvaluationPeriodOut
+    previous_period: str | None = Field(description="上期的周期代码")
+    scheme: EvaluationSchemeOut
+    columns: list[EvaluationColumnOut]
+    rows: list[EvaluationRowOut] = Field(description="按名次排列；只含当前用户可以查看的单位")
+    total: EvaluationTotalOut | None = Field(description="全市合计；只能看到部分单位的用户为 null")
+    peers: int = Field(description="参与排名的单位数（全部同级单位，不限于可见的）")
+
+
 # --- query parameters ------------------------------------------------------------------------
 
 
@@ -452,6 +532,13 @@ class RegionQuery(QuerySchema):
 class GridQuery(QuerySchema):
     bbox: str = Field(max_length=200, description="最小经度,最小纬度,最大经度,最大纬度（WGS-84），必填")
     limit: int = Field(2000, ge=1, le=5000)
+
+
+class EvaluationQuery(QuerySchema):
+    period: str = Field(
+        min_length=1, max_length=40,
+        description="考评周期：2026Q3（季度）、2026-10（月）、2026（年）或 2026-09-28~2026-10-11（不超过 400 天）",
+    )
 
 
 class NotificationQuery(QuerySchema):

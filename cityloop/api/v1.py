@@ -30,6 +30,8 @@ from cityloop.api.bodies import body_schema, read_body
 from cityloop.api.errors import ApiError, ErrorResponses, response_for
 from cityloop.api.models import ApiToken
 from cityloop.api.schemas import (
+    MAX_YEAR,
+    MIN_YEAR,
     ActionIn,
     ApproveIn,
     CaseDetail,
@@ -40,6 +42,9 @@ from cityloop.api.schemas import (
     CheckIn,
     DepartmentOut,
     DispatchIn,
+    EvaluationLevelCode,
+    EvaluationOut,
+    EvaluationQuery,
     FeatureCollection,
     GridQuery,
     HealthOut,
@@ -74,6 +79,8 @@ from cityloop.cases.statuses import Action, Source
 from cityloop.catalog.models import Category, CategoryKind, Department, DepartmentKind
 from cityloop.catalog.selectors import category_search
 from cityloop.core.errors import NotFound, PermissionDenied, ValidationFailed
+from cityloop.evaluation.periods import Period
+from cityloop.evaluation.selectors import evaluation_for_api
 from cityloop.geo.selectors import grids_geojson, regions_geojson
 from cityloop.notifications.models import NotificationKind
 from cityloop.notifications.selectors import notifications_for, unread_count
@@ -514,6 +521,38 @@ def _geojson(collection: dict[str, Any]) -> HttpResponse:
                         content_type="application/json; charset=utf-8")
 
 
+# --- evaluation (综合评价) ---------------------------------------------------------------------
+
+evaluation = Router(tags=["综合评价"])
+
+
+def _check_period(text: str) -> None:
+    """422 for a period ``Period.parse`` refuses (named ``period``: the API has no from/to fields) and for
+    years the evaluation cannot work with (it also reads the period before)."""
+    try:
+        period = Period.parse(text)
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.message, field="period") from None
+    if period.start.year < MIN_YEAR or period.last.year > MAX_YEAR:
+        raise ValidationFailed(f"考评周期应在 {MIN_YEAR} 年至 {MAX_YEAR} 年之间", field="period")
+
+
+@evaluation.get(
+    "/evaluation/{level}",
+    response={200: EvaluationOut, **E(401, 403, 422, 429)},
+    summary="综合评价：一类考评对象在一个周期的指标、综合指标值、等级和排名",
+    description=(
+        "与“综合评价”页面同一套数字和权限：领导、值班长、派遣员和管理员看全部考评对象和全部单位（含全市合计）；"
+        "处置单位人员只看处置单位这一级中本单位的行；受理员和监督员只看本岗位中自己的一行；市民无权查看（403）。"
+        "名次总是在全部同级单位中排出。统计截至请求时刻。"
+    ),
+    operation_id="evaluation_get",
+)
+def get_evaluation(request: HttpRequest, level: EvaluationLevelCode, query: Query[EvaluationQuery]) -> HttpResponse:
+    _check_period(query.period)
+    return json_response(evaluation_for_api(user=_user(request), level=level, period=query.period))
+
+
 # --- notifications and the account -------------------------------------------------------------
 
 account = Router(tags=["通知与账号"])
@@ -592,4 +631,5 @@ def revoke_token(request: HttpRequest, token_id: int) -> dict[str, Any]:
 
 api.add_router("", cases)
 api.add_router("", reference)
+api.add_router("", evaluation)
 api.add_router("", account)

@@ -213,7 +213,10 @@ class CaseEvent(models.Model):
         verbose_name = "案卷事件"
         verbose_name_plural = "案卷事件"
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["case", "created_at"], name="event_case_time_idx")]
+        indexes = [
+            models.Index(fields=["case", "created_at"], name="event_case_time_idx"),
+            models.Index(fields=["action", "created_at"], name="event_action_time_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.action_label}"

@@ -344,7 +344,7 @@ def test_openapi_document_lists_every_endpoint_with_error_responses(db):
     }
     routed = {(p.replace("<int:", "{").replace(">", "}"), m) for p, m in routed}
     assert routed == operations
-    assert len(operations) == 33
+    assert len(operations) == 34
     for path, item in doc["paths"].items():
         for method, operation in item.items():
             responses = operation["responses"]

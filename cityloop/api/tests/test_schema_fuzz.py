@@ -14,7 +14,7 @@ from cityloop.cases.services import case_dispatch, case_register, case_report
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
-#: Examples per operation; 33 operations × this stays well under a minute on 2 cores.
+#: Examples per operation; 34 operations × this stays well under a minute on 2 cores.
 MAX_EXAMPLES = 25
 
 

@@ -1,4 +1,4 @@
-"""Template helpers of the staff pages: grouped numbers, masked phones, traffic lights, the unread badge."""
+"""Template helpers of the staff pages: grouped numbers, masked phones, traffic lights, badge, menu access."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from django import template
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from cityloop.evaluation.selectors import viewer_for
 from cityloop.notifications.selectors import unread_count
 
 register = template.Library()
@@ -51,6 +52,14 @@ def unread_notifications(context: dict[str, Any]) -> int:
     if user is None or not user.is_authenticated:
         return 0
     return unread_count(user)
+
+
+@register.filter
+def may_view_evaluation(user: Any) -> bool:
+    """Whether the top menu shows 综合评价: the roles the evaluation pages let in (every level or some rows)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return bool(viewer_for(user).levels)
 
 
 @register.filter

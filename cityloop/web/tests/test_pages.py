@@ -53,3 +53,32 @@ def test_regions_layer_rejects_bad_bbox(client):
     response = client.get(reverse("regions-geojson"), {"bbox": "1,2,x"})
     assert response.status_code == 400
     assert response.json()["code"] == "invalid"
+
+
+@pytest.mark.parametrize(("role", "shown"), [
+    (Role.LEADER, True),
+    (Role.SHIFT_LEADER, True),
+    (Role.DISPATCHER, True),
+    (Role.HANDLER, True),  # the evaluation pages show a handler their own departments' rows
+    (Role.OPERATOR, True),  # and operators and inspectors their own row
+    (Role.INSPECTOR, True),
+    (Role.CITIZEN, False),
+])
+def test_evaluation_menu_link_only_for_roles_that_may_view_it(client, role, shown):
+    client.force_login(UserFactory(username=f"u-{role}", role=role))
+    response = client.get(reverse("home"))
+    assert response.status_code == 200
+    text = response.content.decode()
+    link = f'<a href="{reverse("evaluation:index")}"'
+    assert (link in text) is shown
+    assert ("综合评价" in text) is shown
+    if shown:  # the link leads to a page the user may open
+        assert client.get(reverse("evaluation:index")).status_code == 200
+    else:
+        assert client.get(reverse("evaluation:index")).status_code == 403
+
+
+def test_evaluation_menu_link_is_marked_current_on_the_evaluation_pages(client):
+    client.force_login(UserFactory(username="boss", role=Role.LEADER))
+    text = client.get(reverse("evaluation:negative")).content.decode()
+    assert f'<a href="{reverse("evaluation:index")}" aria-current="page">综合评价</a>' in text
