@@ -159,8 +159,8 @@ def case_row(row: dict[str, Any], now: datetime, names: ReferenceNames) -> dict[
 
 
 def case_item(case: Case, now: datetime | None = None) -> dict[str, Any]:
-    """A ``CaseItem`` of one case (its list row read again)."""
-    row = Case.objects.filter(pk=case.pk).values(*LIST_COLUMNS).get()
+    """A ``CaseItem`` of one case, as its list row reads (from the object the service returned)."""
+    row = {column: getattr(case, column) for column in LIST_COLUMNS}
     return case_rows([row], now or timezone.now())[0]
 
 

@@ -14,6 +14,7 @@ from cityloop.cases.models import Case, CaseStage
 from cityloop.catalog import selectors as catalog_selectors
 from cityloop.catalog.models import Stage
 from cityloop.catalog.selectors import LimitSpec
+from cityloop.core.bulk import WriteBatch
 from cityloop.core.choices import TimeUnit
 from cityloop.core.workcal import WorkingCalendar, get_calendar
 
@@ -31,6 +32,22 @@ class Light(StrEnum):
 
 LIGHT_LABELS = {Light.GREEN: "绿灯", Light.YELLOW: "黄灯", Light.RED: "红灯"}
 
+#: Where a case object carries its open stage once loaded (the transition path preloads it for a batch).
+OPEN_STAGE_ATTR = "_open_stage_row"
+
+
+def _write(row: CaseStage, fields: list[str] | None, writes: WriteBatch | None) -> None:
+    """Save ``row`` now, or leave it to ``writes`` (a batch flushed at the end of the transition)."""
+    if writes is None:
+        if fields is None:
+            row.save()
+        else:
+            row.save(update_fields=fields)
+    elif fields is None:
+        writes.add(row)
+    else:
+        writes.changed(row, fields)
+
 
 def limit_for(case: Case, stage: Stage | str) -> LimitSpec:
     """The limit of ``stage`` for ``case``: the category's handling limit for 处置, the stage table otherwise."""
@@ -40,9 +57,13 @@ def limit_for(case: Case, stage: Stage | str) -> LimitSpec:
 
 
 def stage_start(
-    case: Case, stage: Stage | str, *, at: datetime, calendar: WorkingCalendar | None = None, save: bool = True
+    case: Case, stage: Stage | str, *, at: datetime, calendar: WorkingCalendar | None = None, save: bool = True,
+    writes: WriteBatch | None = None,
 ) -> CaseStage:
-    """Open ``stage`` for ``case`` at ``at`` and store its deadlines on the stage and on the case."""
+    """Open ``stage`` for ``case`` at ``at`` and store its deadlines on the stage and on the case.
+
+    The row is saved at once, left unsaved (``save=False``) or handed to ``writes``.
+    """
     cal = calendar or get_calendar()
     limit = limit_for(case, stage)
     row = CaseStage(
@@ -57,7 +78,9 @@ def stage_start(
         department=case.department if stage == Stage.HANDLE else None,
     )
     if save:
-        row.save()
+        _write(row, None, writes)
+    if OPEN_STAGE_ATTR in case.__dict__:
+        setattr(case, OPEN_STAGE_ATTR, row)
     case.stage = stage
     case.stage_due_at = row.due_at
     if stage == Stage.HANDLE:
@@ -66,10 +89,15 @@ def stage_start(
 
 
 def open_stage(case: Case) -> CaseStage | None:
+    """The stage of ``case`` still running (preloaded on the case by the transition path, else queried)."""
+    if OPEN_STAGE_ATTR in case.__dict__:
+        row: CaseStage | None = case.__dict__[OPEN_STAGE_ATTR]
+        return row
     return case.stages.filter(ended_at__isnull=True).order_by("-started_at", "-id").first()
 
 
-def stage_end(case: Case, *, at: datetime, outcome: str, actor: object = None) -> CaseStage | None:
+def stage_end(case: Case, *, at: datetime, outcome: str, actor: object = None,
+              writes: WriteBatch | None = None) -> CaseStage | None:
     """Close the open stage of ``case``; it is on time when it ends no later than its (moved) deadline."""
     row = open_stage(case)
     if row is None:
@@ -78,7 +106,9 @@ def stage_end(case: Case, *, at: datetime, outcome: str, actor: object = None) -
     row.on_time = at <= row.due_at
     row.outcome = outcome
     row.actor = actor  # type: ignore[assignment]
-    row.save(update_fields=["ended_at", "on_time", "outcome", "actor"])
+    _write(row, ["ended_at", "on_time", "outcome", "actor"], writes)
+    if OPEN_STAGE_ATTR in case.__dict__:
+        setattr(case, OPEN_STAGE_ATTR, None)
     case.stage = ""
     case.stage_due_at = None
     return row
@@ -90,7 +120,8 @@ def _shift(cal: WorkingCalendar, instant: datetime, amount: timedelta, unit: str
     return cal.add_working_time(instant, Decimal(amount.total_seconds()) / Decimal(3600), TimeUnit.WORK_HOUR)
 
 
-def stage_extend(case: Case, *, value: Decimal, unit: TimeUnit | str, at: datetime) -> CaseStage:
+def stage_extend(case: Case, *, value: Decimal, unit: TimeUnit | str, at: datetime,
+                 writes: WriteBatch | None = None) -> CaseStage:
     """Move the open stage's deadline by an approved extension (延期) of ``value`` ``unit``."""
     cal = get_calendar()
     row = open_stage(case)
@@ -100,22 +131,22 @@ def stage_extend(case: Case, *, value: Decimal, unit: TimeUnit | str, at: dateti
     row.warn_at = cal.add_working_time(row.warn_at, value, unit)
     row.extended = True
     row.warning_level = _level(row, at)
-    row.save(update_fields=["due_at", "warn_at", "extended", "warning_level"])
+    _write(row, ["due_at", "warn_at", "extended", "warning_level"], writes)
     case.stage_due_at = row.due_at
     if row.stage == Stage.HANDLE:
         case.handling_due_at = row.due_at
     return row
 
 
-def stage_pause(case: Case, *, at: datetime) -> CaseStage | None:
+def stage_pause(case: Case, *, at: datetime, writes: WriteBatch | None = None) -> CaseStage | None:
     row = open_stage(case)
     if row is not None and row.paused_at is None:
         row.paused_at = at
-        row.save(update_fields=["paused_at"])
+        _write(row, ["paused_at"], writes)
     return row
 
 
-def stage_resume(case: Case, *, at: datetime) -> CaseStage | None:
+def stage_resume(case: Case, *, at: datetime, writes: WriteBatch | None = None) -> CaseStage | None:
     """End a pause: the deadlines move by the time paused (working time for working-time limits)."""
     cal = get_calendar()
     row = open_stage(case)
@@ -129,7 +160,7 @@ def stage_resume(case: Case, *, at: datetime) -> CaseStage | None:
     row.warn_at = _shift(cal, row.warn_at, paused, row.limit_unit)
     row.paused_at = None
     row.warning_level = _level(row, at)
-    row.save(update_fields=["due_at", "warn_at", "paused_at", "warning_level"])
+    _write(row, ["due_at", "warn_at", "paused_at", "warning_level"], writes)
     case.stage_due_at = row.due_at
     if row.stage == Stage.HANDLE:
         case.handling_due_at = row.due_at

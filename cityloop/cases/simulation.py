@@ -17,19 +17,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any, TypeAlias
 
 from django.db import transaction
 from django.utils import timezone
 
 from cityloop.accounts.models import Role, User
 from cityloop.accounts.services import user_upsert
-from cityloop.cases import services
 from cityloop.cases.errors import ActionForbidden, InvalidTransition
 from cityloop.cases.models import Case, Satisfaction
-from cityloop.cases.statuses import Source
+from cityloop.cases.services.reporting import ReportInput, case_report_many
+from cityloop.cases.services.workflow import TransitionInput, case_transition_many
+from cityloop.cases.statuses import Action, Source
 from cityloop.catalog.models import Category, Department
 from cityloop.core.choices import TimeUnit
-from cityloop.core.errors import ValidationFailed
+from cityloop.core.errors import CityLoopError, ValidationFailed
 from cityloop.core.workcal import get_calendar
 from cityloop.geo.lookup import get_grid_index
 from cityloop.geo.models import Region, RegionLevel
@@ -76,6 +78,15 @@ class _Actors:
         self._inspectors: dict[int, User] = {}
         self._handlers: dict[int, User] = {}
 
+    def by_id(self, pk: int | None) -> User | None:
+        """One of the simulation's inspectors by id (the assignee of a verification or check)."""
+        if pk is None:
+            return None
+        for user in self._inspectors.values():
+            if user.pk == pk:
+                return user
+        return User.objects.filter(pk=pk).first()
+
     def inspector(self, district: Region) -> User:
         if district.pk not in self._inspectors:
             self._inspectors[district.pk] = user_upsert(
@@ -94,12 +105,31 @@ class _Actors:
         return self._handlers[department.pk]
 
 
-Step = Callable[[Case, datetime], "tuple[datetime, Step] | None"]
+Next: TypeAlias = "tuple[datetime, Step] | None"
+Step: TypeAlias = Callable[[Case, datetime], "Move | None"]
+
+
+@dataclass
+class Move:
+    """One action a step takes on its case, and what the case does after it is applied."""
+
+    action: Action
+    actor: User | None
+    then: Callable[[Case, datetime], Next] = field(default=lambda case, at: None)
+    note: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+    as_reporter: bool = False
+
+
+#: Simulated time is advanced in ticks: the due steps of a tick are applied as batches through
+#: ``case_transition_many`` (one step per case per batch), then the tick's reports through ``case_report_many``.
+TICK = timedelta(minutes=30)
 
 
 class Simulation:
-    def __init__(self, *, seed: int, rate: int, start: date, days: int) -> None:
+    def __init__(self, *, seed: int, rate: int, start: date, days: int, notify: bool = True) -> None:
         self.rng = random.Random(seed)
+        self.notify = notify
         self.rate = rate
         self.start = start
         self.days = days
@@ -108,6 +138,9 @@ class Simulation:
         self.actors = _Actors()
         self.report = SimulationReport()
         self.queue: list[tuple[datetime, int, int, Step]] = []
+        #: The cases with steps still to come (the objects the last action returned), and how many steps each.
+        self.live: dict[int, Case] = {}
+        self.queued: Counter[int] = Counter()
         self._seq = 0
         self.districts = {r.pk: r for r in Region.objects.filter(level=RegionLevel.DISTRICT)}
         index = get_grid_index()
@@ -130,7 +163,13 @@ class Simulation:
     # --- helpers -------------------------------------------------------------------------------
     def _push(self, when: datetime, case_id: int, step: Step) -> None:
         self._seq += 1
+        self.queued[case_id] += 1
         heapq.heappush(self.queue, (when, self._seq, case_id, step))
+
+    def _pop(self) -> tuple[datetime, int, int, Step]:
+        entry = heapq.heappop(self.queue)
+        self.queued[entry[2]] -= 1
+        return entry
 
     def _work(self, start: datetime, minutes: float) -> datetime:
         """``minutes`` of working time after ``start`` (the centre works office hours)."""
@@ -160,7 +199,7 @@ class Simulation:
         return self.community_district[int(self.index.community_ids[self.index.locate_one(lon, lat)])]
 
     # --- the lifecycle ---------------------------------------------------------------------------
-    def report_one(self, when: datetime) -> None:
+    def report_input(self, when: datetime) -> ReportInput:
         source = self.rng.choices([s for s, _ in SOURCE_MIX], [w for _, w in SOURCE_MIX])[0]
         category = self.rng.choices(self.categories, self.category_weights)[0]
         lon, lat = self._point()
@@ -170,54 +209,55 @@ class Simulation:
             reporter = self.actors.inspector(self.districts[self._district_of(lon, lat)])
         if source in (Source.PUBLIC, Source.HOTLINE):
             phone = f"13{self.rng.randint(0, 999999999):09d}"
-        result = services.case_report(
+        return ReportInput(
             source=source, category=category, description=DESCRIPTIONS.get(category.code, f"发现{category.name}问题"),
             lon=lon, lat=lat, reporter=reporter, reporter_phone=phone,
             urgency="urgent" if self.rng.random() < 0.05 else "normal", at=when,
         )
+
+    def after_report(self, case: Case, when: datetime) -> None:
         self.report.reports += 1
-        case = result.case
+        self.live[case.pk] = case
         if case.duplicate_candidates and self.rng.random() < 0.8:
             self._push(self._work(when, self.rng.uniform(5, 30)), case.pk, self.step_merge)
-        elif source in (Source.PUBLIC, Source.HOTLINE):
+        elif case.source in (Source.PUBLIC, Source.HOTLINE):
             self._push(self._work(when, self.rng.uniform(3, 25)), case.pk, self.step_send_verify)
         else:
             self._push(self._work(when, self.rng.uniform(3, 25)), case.pk, self.step_register)
 
-    def step_merge(self, case: Case, at: datetime) -> tuple[datetime, Step] | None:
+    def _after(self, minutes: tuple[float, float], step: Step) -> Callable[[Case, datetime], Next]:
+        """A continuation: ``step`` after a working-time delay drawn from ``minutes`` (drawn when applied)."""
+        return lambda case, at: (self._work(at, self.rng.uniform(*minutes)), step)
+
+    def step_merge(self, case: Case, at: datetime) -> Move | None:
         target = Case.objects.filter(pk__in=case.duplicate_candidates).order_by("reported_at").first()
         if target is None or not target.is_open:
             return self.step_register(case, at)
-        services.case_merge(case=case, into=target, actor=self.actors.operator, note="同一问题重复上报", at=at)
-        return None
+        return Move(Action.MERGE, self.actors.operator, note="同一问题重复上报", data={"into": target})
 
-    def step_send_verify(self, case: Case, at: datetime) -> tuple[datetime, Step] | None:
+    def step_send_verify(self, case: Case, at: datetime) -> Move | None:
         inspector = self.actors.inspector(self.districts[case.district_id])
-        services.case_send_verify(case=case, actor=self.actors.operator, inspector=inspector, at=at)
-        return self._work(at, self.rng.uniform(15, 75)), self.step_verify
+        return Move(Action.SEND_VERIFY, self.actors.operator, data={"inspector": inspector},
+                    then=self._after((15, 75), self.step_verify))
 
-    def step_verify(self, case: Case, at: datetime) -> tuple[datetime, Step] | None:
+    def step_verify(self, case: Case, at: datetime) -> Move | None:
         valid = self.rng.random() > 0.08
-        services.case_verify(case=case, actor=case.assignee, valid=valid,  # type: ignore[arg-type]
-                             note="现场属实" if valid else "现场未发现该问题", at=at)
-        return self._work(at, self.rng.uniform(3, 20)), (self.step_register if valid else self.step_reject)
+        return Move(Action.VERIFY, self.actors.by_id(case.assignee_id), note="现场属实" if valid else "现场未发现该问题",
+                    data={"valid": valid}, then=self._after((3, 20), self.step_register if valid else self.step_reject))
 
-    def step_reject(self, case: Case, at: datetime) -> tuple[datetime, Step] | None:
-        services.case_reject(case=case, actor=self.actors.operator, note="核实不属实", at=at)
-        return None
+    def step_reject(self, case: Case, at: datetime) -> Move | None:
+        return Move(Action.REJECT, self.actors.operator, note="核实不属实")
 
-    def step_register(self, case: Case, at: datetime) -> tuple[datetime, Step] | None:
+    def step_register(self, case: Case, at: datetime) -> Move | None:
         if self.rng.random() < 0.03:
-            services.case_reject(case=case, actor=self.actors.operator, note="不符合立案条件", at=at)
-            return None
-        services.case_register(case=case, actor=self.actors.operator, at=at)
-        return self._work(at, self.rng.uniform(5, 40)), self.step_dispatch
+            return Move(Action.REJECT, self.actors.operator, note="不符合立案条件")
+        return Move(Action.REGISTER, self.actors.operator, then=self._after((5, 40), self.step_dispatch))
 
-    def step_dispatch(self, case: Case, at: datetime) -> tuple[datetime, Step] | None:
-        try:
-            services.case_dispatch(case=case, actor=self.actors.dispatcher, at=at)
-        except ValidationFailed:
-            return None  # no routing rule: stays with the dispatcher, as in life
+    def step_dispatch(self, case: Case, at: datetime) -> Move | None:
+        # No routing rule: the action is refused and the case stays with the dispatcher, as in life.
+        return Move(Action.DISPATCH, self.actors.dispatcher, data={"department": None}, then=self._dispatched)
+
+    def _dispatched(self, case: Case, at: datetime) -> Next:
         if self.rng.random() < 0.01:
             self._push(self._work(at, self.rng.uniform(30, 240)), case.pk, self.step_supervise)
         return self._handling_time(case, at), self.step_department
@@ -231,36 +271,37 @@ class Simulation:
             return self._work(at, 60)
         return self._work(at, working.total_seconds() / 60 * share)
 
-    def step_supervise(self, case: Case, at: datetime) -> tuple[datetime, Step] | None:
+    def _back_to_department(self, case: Case, at: datetime) -> Next:
+        return self._handling_time(case, at), self.step_department
+
+    def step_supervise(self, case: Case, at: datetime) -> Move | None:
         if case.is_open and not case.supervised:
-            services.case_supervise(case=case, actor=self.actors.leader, note="请加快处理", at=at)
+            return Move(Action.SUPERVISE, self.actors.leader, note="请加快处理")
         return None
 
-    def step_department(self, case: Case, at: datetime) -> tuple[datetime, Step] | None:
+    def step_department(self, case: Case, at: datetime) -> Move | None:
         handler = self.actors.handler(case.department)  # type: ignore[arg-type]
         roll = self.rng.random()
         if roll < 0.04 and case.return_count == 0:
-            services.case_request(case=case, actor=handler, kind="return", reason="非本单位职责", at=at)
-            return self._work(at, self.rng.uniform(10, 60)), self.step_decide_return
+            return Move(Action.REQUEST_RETURN, handler, note="非本单位职责",
+                        then=self._after((10, 60), self.step_decide_return))
         if roll < 0.06:
-            services.case_request(case=case, actor=handler, kind="extension", reason="需协调施工，申请延期",
-                                  value="1", unit=TimeUnit.WORK_DAY, at=at)
-            return self._work(at, self.rng.uniform(10, 60)), self.step_decide_extension
+            return Move(Action.REQUEST_EXTENSION, handler, note="需协调施工，申请延期",
+                        data={"value": "1", "unit": TimeUnit.WORK_DAY},
+                        then=self._after((10, 60), self.step_decide_extension))
         if roll < 0.07:
-            services.case_request(case=case, actor=handler, kind="suspension", reason="需纳入改造计划", at=at)
-            return self._work(at, self.rng.uniform(10, 60)), self.step_decide_suspension
-        services.case_handle(case=case, actor=handler, note="已按要求处置完毕", at=at)
-        return self._work(at, self.rng.uniform(5, 30)), self.step_send_check
+            return Move(Action.REQUEST_SUSPENSION, handler, note="需纳入改造计划",
+                        then=self._after((10, 60), self.step_decide_suspension))
+        return Move(Action.HANDLE, handler, note="已按要求处置完毕", then=self._after((5, 30), self.step_send_check))
 
-    def step_decide_return(self, case: Case, at: datetime) -> tuple[datetime, Step] | None:
-        approve = self.rng.random() < 0.7
-        services.case_decide(case=case, actor=self.actors.dispatcher, approve=approve, at=at,
-                             note="同意回退，重新派遣" if approve else "属于本单位职责，请处置")
-        if approve:
-            return self._work(at, self.rng.uniform(5, 30)), self.step_redispatch
-        return self._handling_time(case, at), self.step_department
+    def step_decide_return(self, case: Case, at: datetime) -> Move | None:
+        if self.rng.random() < 0.7:
+            return Move(Action.APPROVE_RETURN, self.actors.dispatcher, note="同意回退，重新派遣",
+                        then=self._after((5, 30), self.step_redispatch))
+        return Move(Action.REFUSE_RETURN, self.actors.dispatcher, note="属于本单位职责，请处置",
+                    then=self._back_to_department)
 
-    def step_redispatch(self, case: Case, at: datetime) -> tuple[datetime, Step] | None:
+    def step_redispatch(self, case: Case, at: datetime) -> Move | None:
         previous = case.events.filter(action="dispatch").order_by("-id").values_list("department_id", flat=True).first()
         kind = case.proposed_department.kind if case.proposed_department else "municipal"
         candidates = Department.objects.filter(is_active=True, kind=kind)
@@ -268,77 +309,113 @@ class Simulation:
             candidates = candidates.exclude(pk=previous)
         others = list(candidates.order_by("code").values_list("pk", flat=True)[:20])
         department = Department.objects.get(pk=self.rng.choice(others)) if others else None
-        services.case_dispatch(case=case, actor=self.actors.dispatcher, department=department, at=at)
-        return self._handling_time(case, at), self.step_department
+        return Move(Action.DISPATCH, self.actors.dispatcher, data={"department": department},
+                    then=self._back_to_department)
 
-    def step_decide_extension(self, case: Case, at: datetime) -> tuple[datetime, Step] | None:
-        services.case_decide(case=case, actor=self.actors.dispatcher, approve=self.rng.random() < 0.8, at=at)
-        case.refresh_from_db()
-        return self._handling_time(case, at), self.step_department
+    def step_decide_extension(self, case: Case, at: datetime) -> Move | None:
+        approve = self.rng.random() < 0.8
+        return Move(Action.APPROVE_EXTENSION if approve else Action.REFUSE_EXTENSION, self.actors.dispatcher,
+                    then=self._back_to_department)
 
-    def step_decide_suspension(self, case: Case, at: datetime) -> tuple[datetime, Step] | None:
-        approve = self.rng.random() < 0.6
-        services.case_decide(case=case, actor=self.actors.dispatcher, approve=approve, at=at)
-        if approve:
-            return self._work(at, self.rng.uniform(8 * 60, 5 * 8 * 60)), self.step_resume
-        return self._handling_time(case, at), self.step_department
+    def step_decide_suspension(self, case: Case, at: datetime) -> Move | None:
+        if self.rng.random() < 0.6:
+            return Move(Action.APPROVE_SUSPENSION, self.actors.dispatcher,
+                        then=self._after((8 * 60, 5 * 8 * 60), self.step_resume))
+        return Move(Action.REFUSE_SUSPENSION, self.actors.dispatcher, then=self._back_to_department)
 
-    def step_resume(self, case: Case, at: datetime) -> tuple[datetime, Step] | None:
-        services.case_resume(case=case, actor=self.actors.dispatcher, note="具备处置条件，恢复办理", at=at)
-        case.refresh_from_db()
-        return self._handling_time(case, at), self.step_department
+    def step_resume(self, case: Case, at: datetime) -> Move | None:
+        return Move(Action.RESUME, self.actors.dispatcher, note="具备处置条件，恢复办理", then=self._back_to_department)
 
-    def step_send_check(self, case: Case, at: datetime) -> tuple[datetime, Step] | None:
+    def step_send_check(self, case: Case, at: datetime) -> Move | None:
         inspector = self.actors.inspector(self.districts[case.district_id])
-        services.case_send_check(case=case, actor=self.actors.operator, inspector=inspector, at=at)
-        return self._work(at, self.rng.uniform(15, 75)), self.step_check
+        return Move(Action.SEND_CHECK, self.actors.operator, data={"inspector": inspector},
+                    then=self._after((15, 75), self.step_check))
 
-    def step_check(self, case: Case, at: datetime) -> tuple[datetime, Step] | None:
-        passed = self.rng.random() > 0.08
-        services.case_check(case=case, actor=case.assignee, passed=passed,  # type: ignore[arg-type]
-                            note="已处置到位" if passed else "现场仍未处理到位，返工", at=at)
-        if passed:
-            return self._work(at, self.rng.uniform(3, 25)), self.step_close
-        return self._handling_time(case, at), self.step_department
+    def step_check(self, case: Case, at: datetime) -> Move | None:
+        if self.rng.random() > 0.08:
+            return Move(Action.CHECK_PASS, self.actors.by_id(case.assignee_id), note="已处置到位", then=self._after((3, 25), self.step_close))
+        return Move(Action.REWORK, self.actors.by_id(case.assignee_id), note="现场仍未处理到位，返工", then=self._back_to_department)
 
-    def step_close(self, case: Case, at: datetime) -> tuple[datetime, Step] | None:
-        services.case_close(case=case, actor=self.actors.shift_leader, at=at)
+    def step_close(self, case: Case, at: datetime) -> Move | None:
+        return Move(Action.CLOSE, self.actors.shift_leader, then=self._closed)
+
+    def _closed(self, case: Case, at: datetime) -> Next:
         if case.reporter_phone and self.rng.random() < 0.4:
             return at + timedelta(hours=self.rng.uniform(1, 48)), self.step_rate
         return None
 
-    def step_rate(self, case: Case, at: datetime) -> tuple[datetime, Step] | None:
+    def step_rate(self, case: Case, at: datetime) -> Move | None:
         rating = self.rng.choices(Satisfaction.values, [80, 12, 8])[0]
-        services.case_rate(case=case, rating=rating, phone_last4=case.reporter_phone[-4:], at=at)
-        return None
+        # The reporter rates by phone (the last four digits were checked when they called in).
+        return Move(Action.RATE, None, data={"rating": rating}, as_reporter=True)
 
     # --- the clock ---------------------------------------------------------------------------------
     def run_until(self, until: datetime) -> None:
+        """Apply every step due before ``until``, as batches with at most one step per case each."""
         while self.queue and self.queue[0][0] < until:
-            when, _, case_id, step = heapq.heappop(self.queue)
-            case = Case.objects.select_related("category", "community", "department", "assignee",
-                                               "proposed_department").get(pk=case_id)
-            try:
-                following = step(case, when)
-            except (InvalidTransition, ActionForbidden):
-                self.report.refused += 1
+            due: list[tuple[datetime, int, Step]] = []
+            later: list[tuple[datetime, int, int, Step]] = []
+            seen: set[int] = set()
+            while self.queue and self.queue[0][0] < until:
+                entry = self._pop()
+                if entry[2] in seen:
+                    later.append(entry)
+                else:
+                    seen.add(entry[2])
+                    due.append((entry[0], entry[2], entry[3]))
+            for when, _, case_id, step in later:
+                self._push(when, case_id, step)
+            self._apply(due)
+
+    def _apply(self, due: list[tuple[datetime, int, Step]]) -> None:
+        cases = {case_id: self.live[case_id] for _, case_id, _ in due}
+        planned: list[tuple[datetime, Case, Step, Move]] = []
+        for when, case_id, step in due:
+            move = step(cases[case_id], when)
+            if move is not None:
+                planned.append((when, cases[case_id], step, move))
+        items = [
+            TransitionInput(case=case, action=move.action, actor=move.actor, note=move.note, data=move.data,
+                            as_reporter=move.as_reporter, at=when)
+            for when, case, _, move in planned
+        ]
+        results = case_transition_many(items, notify=self.notify)
+        for (when, _, step, move), result in zip(planned, results, strict=True):
+            if isinstance(result, CityLoopError):
+                if isinstance(result, InvalidTransition | ActionForbidden):
+                    self.report.refused += 1
                 continue
             self.report.actions[step.__name__.removeprefix("step_")] += 1
+            self.live[result.pk] = result
+            following = move.then(result, when)
             if following is not None:
                 next_time, next_step = following
-                self._push(max(next_time, when), case_id, next_step)
+                self._push(max(next_time, when), result.pk, next_step)
+        for _, case_id, _ in due:
+            if not self.queued[case_id]:
+                del self.queued[case_id]
+                del self.live[case_id]
 
     def run(self, progress: Callable[[int], None] | None = None) -> SimulationReport:
         for offset in range(self.days):
             day = self.start + timedelta(days=offset)
             with transaction.atomic():
-                reports = sorted(self._report_time(day, self.rng.choices([s for s, _ in SOURCE_MIX],
-                                                                          [w for _, w in SOURCE_MIX])[0])
-                                 for _ in range(self.rate))
-                for when in reports:
-                    self.run_until(when)
-                    self.report_one(when)
-                self.run_until(_midnight(day + timedelta(days=1)))
+                times = sorted(self._report_time(day, self.rng.choices([s for s, _ in SOURCE_MIX],
+                                                                        [w for _, w in SOURCE_MIX])[0])
+                               for _ in range(self.rate))
+                tick = _midnight(day)
+                end = _midnight(day + timedelta(days=1))
+                position = 0
+                while tick < end:
+                    tick += TICK
+                    self.run_until(tick)
+                    batch = []
+                    while position < len(times) and times[position] < tick:
+                        batch.append(self.report_input(times[position]))
+                        position += 1
+                    for item, result in zip(batch, case_report_many(batch), strict=True):
+                        self.after_report(result.case, item.at or tick)
+                self.run_until(end)
             self.report.days += 1
             if progress:
                 progress(offset + 1)
@@ -350,9 +427,12 @@ def _midnight(day: date) -> datetime:
 
 
 def simulate(*, days: int = 30, seed: int = 1, rate: int = 2000, start: date | None = None,
-             progress: Callable[[int], None] | None = None) -> SimulationReport:
-    """Simulate ``days`` days of ``rate`` reports a day from ``start`` (default: ``days`` days ago)."""
+             progress: Callable[[int], None] | None = None, notify: bool = True) -> SimulationReport:
+    """Simulate ``days`` days of ``rate`` reports a day from ``start`` (default: ``days`` days ago).
+
+    ``notify=False`` writes the record without the in-app notifications the actions would send.
+    """
     if days < 1 or rate < 1:
         raise ValidationFailed("天数和每日上报量必须大于 0")
     first_day = start or (timezone.localdate() - timedelta(days=days))
-    return Simulation(seed=seed, rate=rate, start=first_day, days=days).run(progress)
+    return Simulation(seed=seed, rate=rate, start=first_day, days=days, notify=notify).run(progress)

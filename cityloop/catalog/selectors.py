@@ -115,6 +115,14 @@ def category_by_code(*, code: str) -> Category:
         raise NotFound(f"没有编码为 {code} 的案件分类") from None
 
 
+def categories_by_code() -> dict[str, Category]:
+    """Every category by code (with its parent), shared by the process like the rest of the snapshot."""
+    rows: dict[str, Category] = cache.current().part(
+        "categories_by_code", lambda: {c.code: c for c in Category.objects.select_related("parent")}
+    )
+    return rows
+
+
 # --- routing ----------------------------------------------------------------------------------
 
 #: Per (category id | None, region id | None): (priority, -rule id, precomputed decision) of the best rule.
@@ -145,15 +153,40 @@ def _build_routing() -> RoutingIndex:
     return index
 
 
+def _region_parents() -> dict[int, tuple[int | None, str]]:
+    """Every region's parent id and level (ids and codes only, never boundaries), once per snapshot."""
+    return {pk: (parent_id, level) for pk, parent_id, level in Region.objects.values_list("id", "parent_id", "level")}
+
+
+def region_parents() -> dict[int, tuple[int | None, str]]:
+    """Every region's (parent id, level), shared by the process like the rest of the catalog snapshot."""
+    parents: dict[int, tuple[int | None, str]] = cache.current().part("region_parents", _region_parents)
+    return parents
+
+
+def communities_by_id() -> dict[int, Region]:
+    """Every community (社区) without its boundary, shared by the process (for locating reports)."""
+    rows: dict[int, Region] = cache.current().part(
+        "communities", lambda: Region.objects.filter(level="community").only("id", "code", "name", "level",
+                                                                               "parent_id").in_bulk()
+    )
+    return rows
+
+
 def _region_chain(snapshot: cache.Snapshot, region: Region | None) -> tuple[tuple[int | None, int], ...]:
     """(region id, depth) for the region and its ancestors nearest first, then (None, 0) for the whole city."""
     if region is None:
         return ((None, 0),)
     chain = snapshot.region_chains.get(region.pk) if region.pk is not None else None
     if chain is None:
-        # ``ancestors()`` follows ``parent``: free when the caller select_related the chain, one query
-        # per level otherwise, and only once per region per snapshot.
-        chain = tuple((node.pk, LEVEL_DEPTH.get(node.level, 0)) for node in region.ancestors())  # type: ignore[call-overload]
+        parents = snapshot.part("region_parents", _region_parents)
+        nodes: list[tuple[int, int]] = []
+        node: int | None = region.pk
+        level = region.level
+        while node is not None:
+            nodes.append((node, LEVEL_DEPTH.get(level, 0)))  # type: ignore[call-overload]
+            node, level = parents.get(node, (None, ""))
+        chain = tuple(nodes)
         if region.pk is not None:
             snapshot.region_chains[region.pk] = chain
     return (*chain, (None, 0))

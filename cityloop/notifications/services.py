@@ -10,7 +10,9 @@ committing thread, right after the commit; a failing transport is recorded and l
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import partial
 from typing import Any, Protocol
 
@@ -18,6 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from cityloop.accounts.models import User
+from cityloop.core.bulk import bulk_insert
 from cityloop.core.errors import ValidationFailed
 from cityloop.notifications.models import DeliveryAttempt, Notification, NotificationKind
 from cityloop.notifications.transports import (
@@ -69,9 +72,12 @@ def notify(
     )
     if not recipient_ids:
         return
+    batch = _batch.get()
+    in_transaction = transaction.get_connection().in_atomic_block
+    send = _create_and_deliver if batch is None or in_transaction else partial(_collect, batch)
     transaction.on_commit(
         partial(
-            _create_and_deliver,
+            send,
             recipient_ids=recipient_ids,
             kind=kind,
             title=_one_line(title, TITLE_MAX_LENGTH),
@@ -84,45 +90,75 @@ def notify(
     )
 
 
+_batch: ContextVar[list[dict[str, Any]] | None] = ContextVar("notification_batch", default=None)
+
+
+def _collect(batch: list[dict[str, Any]], **spec: Any) -> None:
+    batch.append(spec)
+
+
+@contextmanager
+def notifications_batched() -> Iterator[None]:
+    """Collect the notifications sent (outside a transaction) inside the block and create and deliver them
+    together at its end: one query for the recipients, one insert, one pass of each transport."""
+    if _batch.get() is not None:
+        yield
+        return
+    batch: list[dict[str, Any]] = []
+    token = _batch.set(batch)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    if batch:
+        _create_and_deliver_many(batch)
+
+
 def _one_line(text: str, max_length: int) -> str:
     """Titles are single-line (mail subjects forbid newlines) and fit the column."""
     text = " ".join(text.split())
     return text if len(text) <= max_length else text[: max_length - 1] + "…"
 
 
-def _create_and_deliver(
-    *,
-    recipient_ids: list[Any],
-    kind: str,
-    title: str,
-    body: str,
-    link: str,
-    case_id: int | None,
-    case_number: str,
-) -> None:
-    users = {user.pk: user for user in User.objects.filter(pk__in=recipient_ids, is_active=True)}
+def _create_and_deliver(**spec: Any) -> None:
+    _create_and_deliver_many([spec])
+
+
+def _create_and_deliver_many(specs: list[dict[str, Any]]) -> None:
+    """Create one Notification per active recipient of every spec and deliver them all."""
+    wanted = {pk for spec in specs for pk in spec["recipient_ids"]}
+    transports = get_transports()
+    users = (User.objects.filter(pk__in=wanted, is_active=True).in_bulk() if transports else
+             dict.fromkeys(User.objects.filter(pk__in=wanted, is_active=True).values_list("pk", flat=True)))
     notifications = [
         Notification(
-            recipient=users[pk],
-            kind=kind,
-            title=title,
-            body=body,
-            link=link,
-            case_id=case_id,
-            case_number=case_number,
+            recipient_id=pk,
+            kind=spec["kind"],
+            title=spec["title"],
+            body=spec["body"],
+            link=spec["link"],
+            case_id=spec["case_id"],
+            case_number=spec["case_number"],
         )
-        for pk in recipient_ids
+        for spec in specs
+        for pk in spec["recipient_ids"]
         if pk in users
     ]
     if not notifications:
         return
+    if not transports:  # in-app only: nothing reads the new ids
+        with transaction.atomic():
+            bulk_insert(notifications)
+        return
+    for notification in notifications:
+        notification.recipient = users[notification.recipient_id]  # type: ignore[assignment]
     with transaction.atomic():
         if connection.features.can_return_rows_from_bulk_insert:
             Notification.objects.bulk_create(notifications)
         else:  # the ids are needed for delivery
             for notification in notifications:
                 notification.save(force_insert=True)
-    deliver(notifications=notifications, transports=get_transports())
+    deliver(notifications=notifications, transports=transports)
 
 
 def deliver(*, notifications: list[Notification], transports: list[Transport]) -> list[DeliveryAttempt]:

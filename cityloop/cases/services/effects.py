@@ -20,6 +20,7 @@ from cityloop.cases.models import (
 )
 from cityloop.cases.selectors import routing_proposal
 from cityloop.cases.services.workflow import (
+    PENDING_REQUEST_ATTR,
     ActionContext,
     _pending,
     department_users,
@@ -56,8 +57,8 @@ def _inspector(ctx: ActionContext) -> User:
 def _send_verify(ctx: ActionContext) -> None:
     inspector = _inspector(ctx)
     ctx.case.assignee = inspector
-    deadlines.stage_end(ctx.case, at=ctx.at, outcome="send_verify", actor=ctx.actor)
-    deadlines.stage_start(ctx.case, Stage.VERIFY, at=ctx.at)
+    deadlines.stage_end(ctx.case, at=ctx.at, outcome="send_verify", actor=ctx.actor, writes=ctx.writes)
+    deadlines.stage_start(ctx.case, Stage.VERIFY, at=ctx.at, writes=ctx.writes)
     ctx.event_data["inspector"] = inspector.username
     ctx.notify.append(lambda: send_notification([inspector], "task_verify", f"核实任务：{ctx.case.number}", ctx.case.address, ctx.case))
 
@@ -70,8 +71,8 @@ def _verify(ctx: ActionContext) -> None:
     ctx.case.verified = True
     ctx.case.verification_valid = valid
     ctx.case.assignee = None
-    deadlines.stage_end(ctx.case, at=ctx.at, outcome="verified" if valid else "not_valid", actor=ctx.actor)
-    deadlines.stage_start(ctx.case, Stage.REGISTER, at=ctx.at)
+    deadlines.stage_end(ctx.case, at=ctx.at, outcome="verified" if valid else "not_valid", actor=ctx.actor, writes=ctx.writes)
+    deadlines.stage_start(ctx.case, Stage.REGISTER, at=ctx.at, writes=ctx.writes)
     ctx.event_data["valid"] = valid
 
 
@@ -79,16 +80,16 @@ def _verify(ctx: ActionContext) -> None:
 def _register(ctx: ActionContext) -> None:
     if ctx.case.source in SOURCES_NEEDING_VERIFICATION and ctx.case.verification_valid is False:
         raise ValidationFailed("核实结果为不属实的案卷不能立案", field="valid")
-    deadlines.stage_end(ctx.case, at=ctx.at, outcome="registered", actor=ctx.actor)
+    deadlines.stage_end(ctx.case, at=ctx.at, outcome="registered", actor=ctx.actor, writes=ctx.writes)
     ctx.case.registered_at = ctx.at
-    deadlines.stage_start(ctx.case, Stage.DISPATCH, at=ctx.at)
+    deadlines.stage_start(ctx.case, Stage.DISPATCH, at=ctx.at, writes=ctx.writes)
 
 
 @effect(Action.REJECT)
 def _reject(ctx: ActionContext) -> None:
     if not ctx.note:
         raise ValidationFailed("请填写不予立案的理由", field="note")
-    deadlines.stage_end(ctx.case, at=ctx.at, outcome="rejected", actor=ctx.actor)
+    deadlines.stage_end(ctx.case, at=ctx.at, outcome="rejected", actor=ctx.actor, writes=ctx.writes)
 
 
 @effect(Action.MERGE)
@@ -104,18 +105,19 @@ def _merge(ctx: ActionContext) -> None:
     if ctx.actor is not None and not user_covers_region(ctx.actor, into.community):
         raise ActionForbidden("要合并到的案卷不在您负责的区域内")
     ctx.case.merged_into = into
-    deadlines.stage_end(ctx.case, at=ctx.at, outcome="merged", actor=ctx.actor)
+    deadlines.stage_end(ctx.case, at=ctx.at, outcome="merged", actor=ctx.actor, writes=ctx.writes)
     followers = [
         CaseFollower(case=into, user=f.user, name=f.name, phone=f.phone, via_case=ctx.case)
         for f in ctx.case.followers.all()
     ]
-    CaseFollower.objects.bulk_create(followers)
+    for follower in followers:
+        ctx.writes.add(follower)
     ctx.event_data["into"] = into.number
 
 
 @effect(Action.APPROVE_SELF_HANDLING)
 def _approve_self(ctx: ActionContext) -> None:
-    deadlines.stage_end(ctx.case, at=ctx.at, outcome="self_handled", actor=ctx.actor)
+    deadlines.stage_end(ctx.case, at=ctx.at, outcome="self_handled", actor=ctx.actor, writes=ctx.writes)
     ctx.case.registered_at = ctx.at
     ctx.case.closed_at = ctx.at
 
@@ -141,13 +143,13 @@ def _dispatch(ctx: ActionContext) -> None:
     if not department.is_active:
         raise ValidationFailed(f"处置单位“{department.name}”已停用", field="department")
     previous = case.department_id
-    deadlines.stage_end(case, at=ctx.at, outcome="dispatched", actor=ctx.actor)
+    deadlines.stage_end(case, at=ctx.at, outcome="dispatched", actor=ctx.actor, writes=ctx.writes)
     case.department = department
     case.dispatch_count += 1
     case.check_passed = False
     overridden = proposal is None or proposal.department.pk != department.pk
     case.routing_reason = ("派遣员指定" if overridden else proposal.reason)[:300]  # type: ignore[union-attr]
-    deadlines.stage_start(case, Stage.HANDLE, at=ctx.at)
+    deadlines.stage_start(case, Stage.HANDLE, at=ctx.at, writes=ctx.writes)
     ctx.event_department = department
     ctx.event_data.update(
         {
@@ -167,9 +169,9 @@ def _dispatch(ctx: ActionContext) -> None:
 def _handle(ctx: ActionContext) -> None:
     if not ctx.note:
         raise ValidationFailed("请填写处置情况", field="note")
-    row = deadlines.stage_end(ctx.case, at=ctx.at, outcome="handled", actor=ctx.actor)
+    row = deadlines.stage_end(ctx.case, at=ctx.at, outcome="handled", actor=ctx.actor, writes=ctx.writes)
     ctx.event_data["on_time"] = row.on_time if row else None
-    deadlines.stage_start(ctx.case, Stage.CHECK, at=ctx.at)
+    deadlines.stage_start(ctx.case, Stage.CHECK, at=ctx.at, writes=ctx.writes)
 
 
 @effect(Action.SEND_CHECK)
@@ -184,8 +186,8 @@ def _send_check(ctx: ActionContext) -> None:
 def _check_pass(ctx: ActionContext) -> None:
     ctx.case.check_passed = True
     ctx.case.assignee = None
-    deadlines.stage_end(ctx.case, at=ctx.at, outcome="check_passed", actor=ctx.actor)
-    deadlines.stage_start(ctx.case, Stage.CLOSE, at=ctx.at)
+    deadlines.stage_end(ctx.case, at=ctx.at, outcome="check_passed", actor=ctx.actor, writes=ctx.writes)
+    deadlines.stage_start(ctx.case, Stage.CLOSE, at=ctx.at, writes=ctx.writes)
     ctx.is_public = True
 
 
@@ -195,8 +197,8 @@ def _rework(ctx: ActionContext) -> None:
         raise ValidationFailed("请填写核查不通过的原因", field="note")
     ctx.case.assignee = None
     ctx.case.rework_count += 1
-    deadlines.stage_end(ctx.case, at=ctx.at, outcome="check_failed", actor=ctx.actor)
-    deadlines.stage_start(ctx.case, Stage.HANDLE, at=ctx.at)
+    deadlines.stage_end(ctx.case, at=ctx.at, outcome="check_failed", actor=ctx.actor, writes=ctx.writes)
+    deadlines.stage_start(ctx.case, Stage.HANDLE, at=ctx.at, writes=ctx.writes)
     case = ctx.case
     ctx.notify.append(lambda: send_notification(department_users(case.department_id), "case_rework",
                                     f"案卷 {case.number} 核查不通过，请返工", ctx.note, case))
@@ -204,7 +206,7 @@ def _rework(ctx: ActionContext) -> None:
 
 @effect(Action.CLOSE)
 def _close(ctx: ActionContext) -> None:
-    deadlines.stage_end(ctx.case, at=ctx.at, outcome="closed", actor=ctx.actor)
+    deadlines.stage_end(ctx.case, at=ctx.at, outcome="closed", actor=ctx.actor, writes=ctx.writes)
     ctx.case.closed_at = ctx.at
 
 
@@ -212,9 +214,11 @@ def _open_request(ctx: ActionContext, kind: ApprovalKind, **extra: Any) -> None:
     if not ctx.note:
         raise ValidationFailed("请填写申请理由", field="note")
     assert ctx.actor is not None
-    ApprovalRequest.objects.create(
+    request = ApprovalRequest(
         case=ctx.case, kind=kind, reason=ctx.note, requested_by=ctx.actor, requested_at=ctx.at, **extra
     )
+    ctx.writes.add(request)
+    setattr(ctx.case, PENDING_REQUEST_ATTR, request)
     ctx.case.pending_request = kind
     case = ctx.case
     ctx.notify.append(lambda: send_notification(users_covering(case, [Role.DISPATCHER]), "approval_waiting",
@@ -229,7 +233,8 @@ def _decide(ctx: ActionContext, approved: bool) -> ApprovalRequest:
     request.decided_by = ctx.actor
     request.decided_at = ctx.at
     request.decision_note = ctx.note
-    request.save(update_fields=["state", "decided_by", "decided_at", "decision_note"])
+    ctx.writes.changed(request, ["state", "decided_by", "decided_at", "decision_note"])
+    setattr(ctx.case, PENDING_REQUEST_ATTR, None)
     ctx.case.pending_request = ""
     ctx.event_data["request_id"] = request.pk
     case = ctx.case
@@ -247,13 +252,13 @@ def _request_return(ctx: ActionContext) -> None:
 @effect(Action.APPROVE_RETURN)
 def _approve_return(ctx: ActionContext) -> None:
     _decide(ctx, True)
-    deadlines.stage_end(ctx.case, at=ctx.at, outcome="returned", actor=ctx.actor)
+    deadlines.stage_end(ctx.case, at=ctx.at, outcome="returned", actor=ctx.actor, writes=ctx.writes)
     ctx.case.return_count += 1
     ctx.event_data["returned_from"] = ctx.case.department.name if ctx.case.department else None
     ctx.event_department = ctx.case.department
     ctx.case.department = None
     ctx.case.handling_due_at = None
-    deadlines.stage_start(ctx.case, Stage.DISPATCH, at=ctx.at)
+    deadlines.stage_start(ctx.case, Stage.DISPATCH, at=ctx.at, writes=ctx.writes)
 
 
 @effect(Action.REFUSE_RETURN)
@@ -285,7 +290,7 @@ def _request_extension(ctx: ActionContext) -> None:
 def _approve_extension(ctx: ActionContext) -> None:
     request = _decide(ctx, True)
     assert request.extension_value is not None
-    row = deadlines.stage_extend(ctx.case, value=request.extension_value, unit=request.extension_unit, at=ctx.at)
+    row = deadlines.stage_extend(ctx.case, value=request.extension_value, unit=request.extension_unit, at=ctx.at, writes=ctx.writes)
     ctx.event_data.update({"value": str(request.extension_value), "unit": request.extension_unit,
                            "due_at": row.due_at.isoformat()})
 
@@ -303,7 +308,7 @@ def _request_suspension(ctx: ActionContext) -> None:
 @effect(Action.APPROVE_SUSPENSION)
 def _approve_suspension(ctx: ActionContext) -> None:
     _decide(ctx, True)
-    deadlines.stage_pause(ctx.case, at=ctx.at)
+    deadlines.stage_pause(ctx.case, at=ctx.at, writes=ctx.writes)
 
 
 @effect(Action.REFUSE_SUSPENSION)
@@ -313,7 +318,7 @@ def _refuse_suspension(ctx: ActionContext) -> None:
 
 @effect(Action.RESUME)
 def _resume(ctx: ActionContext) -> None:
-    row = deadlines.stage_resume(ctx.case, at=ctx.at)
+    row = deadlines.stage_resume(ctx.case, at=ctx.at, writes=ctx.writes)
     if row is not None:
         ctx.event_data["due_at"] = row.due_at.isoformat()
 
@@ -322,11 +327,16 @@ def _resume(ctx: ActionContext) -> None:
 def _void(ctx: ActionContext) -> None:
     if not ctx.note:
         raise ValidationFailed("请填写作废理由", field="note")
-    deadlines.stage_end(ctx.case, at=ctx.at, outcome="voided", actor=ctx.actor)
+    deadlines.stage_end(ctx.case, at=ctx.at, outcome="voided", actor=ctx.actor, writes=ctx.writes)
+    request = _pending(ctx.case)
+    if request is not None:
+        request.state = ApprovalState.REFUSED
+        request.decided_by = ctx.actor
+        request.decided_at = ctx.at
+        request.decision_note = "案卷作废"
+        ctx.writes.changed(request, ["state", "decided_by", "decided_at", "decision_note"])
+        setattr(ctx.case, PENDING_REQUEST_ATTR, None)
     ctx.case.pending_request = ""
-    ctx.case.approval_requests.filter(state=ApprovalState.PENDING).update(
-        state=ApprovalState.REFUSED, decided_by=ctx.actor, decided_at=ctx.at, decision_note="案卷作废"
-    )
 
 
 @effect(Action.SUPERVISE)

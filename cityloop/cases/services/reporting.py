@@ -11,7 +11,7 @@ from typing import IO, Any
 
 import numpy as np
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from cityloop.accounts.models import Role, User
@@ -35,7 +35,9 @@ from cityloop.cases.statuses import (
     CaseStatus,
     Source,
 )
+from cityloop.catalog import selectors as catalog_selectors
 from cityloop.catalog.models import Category, Stage, Urgency
+from cityloop.core.bulk import bulk_insert
 from cityloop.core.crs import geodesic_distance_m, to_wgs84
 from cityloop.core.errors import OutsideCity, ValidationFailed
 from cityloop.core.workcal import get_calendar
@@ -72,14 +74,14 @@ def clean_text(value: str, *, field_name: str, label: str, required: bool, limit
     return text
 
 
-def _category(value: Category | str, known: dict[str, Category] | None = None) -> Category:
+def _category(value: Category | str) -> Category:
     if isinstance(value, Category):
         category: Category | None = value
     else:
         code = str(value).strip()
-        category = (known or {}).get(code) or Category.objects.filter(code=code).select_related("parent").first()
-        if category is not None and known is not None:
-            known[code] = category
+        category = catalog_selectors.categories_by_code().get(code)
+        if category is None:  # added since the snapshot was taken
+            category = Category.objects.filter(code=code).select_related("parent").first()
     if category is None:
         raise ValidationFailed(f"未知的案件分类“{value}”", field="category")
     if category.parent_id is None or not category.is_active:
@@ -117,12 +119,17 @@ def duplicate_candidates(*, category: Category, lon: float, lat: float, at: date
 
 def _take_numbers(year: int, count: int) -> list[str]:
     """Take ``count`` consecutive case numbers of ``year``; call inside the report's transaction (no gaps)."""
-    CaseNumberSequence.objects.bulk_create([CaseNumberSequence(year=year)], ignore_conflicts=True)
-    sequence = CaseNumberSequence.objects.select_for_update().get(year=year)
-    first = sequence.last_value + 1
-    sequence.last_value += count
-    sequence.save(update_fields=["last_value"])
-    return [f"{year}{n:06d}" for n in range(first, first + count)]
+    table = connection.ops.quote_name(CaseNumberSequence._meta.db_table)
+    with connection.cursor() as cursor:
+        # One statement takes the block and locks the row until commit (no gap, no duplicate).
+        cursor.execute(f"UPDATE {table} SET last_value = last_value + %s WHERE year = %s RETURNING last_value",
+                       [count, year])
+        row = cursor.fetchone()
+    if row is None:
+        CaseNumberSequence.objects.bulk_create([CaseNumberSequence(year=year)], ignore_conflicts=True)
+        return _take_numbers(year, count)
+    last = int(row[0])
+    return [f"{year}{n:06d}" for n in range(last - count + 1, last + 1)]
 
 
 def store_photos(photos: Iterable[PhotoInput]) -> list[Any]:
@@ -221,7 +228,7 @@ def case_report(
     return case_report_many([item])[0]
 
 
-def _check(item: ReportInput, categories: dict[str, Category]) -> _Checked:
+def _check(item: ReportInput) -> _Checked:
     try:
         source = Source(item.source)
     except ValueError as exc:
@@ -230,7 +237,7 @@ def _check(item: ReportInput, categories: dict[str, Category]) -> _Checked:
         raise ValidationFailed(f"未知的紧急程度“{item.urgency}”", field="urgency")
     checked = _Checked(
         item=item, source=source,
-        category=_category(item.category, categories),
+        category=_category(item.category),
         description=clean_text(item.description, field_name="description", label="问题描述", required=True,
                                limit=MAX_DESCRIPTION),
         address=clean_text(item.address, field_name="address", label="地址", required=False, limit=300),
@@ -280,7 +287,6 @@ def case_report_many(items: Sequence[ReportInput]) -> list[ReportResult]:
     if not items:
         return []
     known = _known_keys([i.idempotency_key for i in items if i.idempotency_key])
-    categories: dict[str, Category] = {}
     results: list[ReportResult | None] = [None] * len(items)
     fresh: list[tuple[int, _Checked]] = []
     seen_keys: dict[str, int] = {}
@@ -292,7 +298,7 @@ def case_report_many(items: Sequence[ReportInput]) -> list[ReportResult]:
         if key and key in seen_keys:
             continue  # the same key twice in one batch: answered with the first one's case below
         try:
-            checked = _check(item, categories)
+            checked = _check(item)
         except ValidationFailed as error:
             raise _in_batch(error, position, len(items)) from None
         if key:
@@ -327,7 +333,10 @@ def _known_keys(keys: list[str | None]) -> dict[str, Case]:
     wanted = [k for k in keys if k]
     if not wanted:
         return {}
-    return {c.idempotency_key: c for c in Case.objects.filter(idempotency_key__in=wanted) if c.idempotency_key}
+    seen = dict(Case.objects.filter(idempotency_key__in=wanted).values_list("pk", "idempotency_key"))
+    if not seen:
+        return {}
+    return {c.idempotency_key: c for c in Case.objects.filter(pk__in=seen) if c.idempotency_key}
 
 
 @dataclass(frozen=True)
@@ -350,14 +359,19 @@ def _locate(checked: list[_Checked], *, total: int, positions: list[int]) -> lis
             raise _in_batch(error, positions[i], total)
     grid_ids = [int(index.ids[i]) for i in found]
     community_ids = [int(index.community_ids[i]) for i in found]
-    communities = Region.objects.only("id", "code", "name", "level", "parent_id").in_bulk(set(community_ids))
-    streets = dict(Region.objects.filter(pk__in={c.parent_id for c in communities.values()})
-                   .values_list("id", "parent_id"))
+    communities = catalog_selectors.communities_by_id()
+    if not set(community_ids) <= communities.keys():  # regions changed since the snapshot was taken
+        communities = {**communities, **Region.objects.only("id", "code", "name", "level", "parent_id")
+                       .in_bulk(set(community_ids))}
+    parents = catalog_selectors.region_parents()
     places = []
     for grid_id, community_id in zip(grid_ids, community_ids, strict=True):
         community = communities[community_id]
         street_id = community.parent_id
-        places.append(_Place(grid_id, community, street_id, streets[street_id]))  # type: ignore[arg-type,index]
+        assert street_id is not None
+        district_id = parents[street_id][0] if street_id in parents else (
+            Region.objects.filter(pk=street_id).values_list("parent_id", flat=True).first())
+        places.append(_Place(grid_id, community, street_id, district_id))  # type: ignore[arg-type]
     return places
 
 
@@ -395,7 +409,7 @@ def _write(fresh: list[tuple[int, _Checked]], places: list[_Place]) -> dict[int,
     Case.objects.bulk_create(cases)
     for stage, case in zip(stages, cases, strict=True):
         stage.case = case
-    CaseStage.objects.bulk_create(stages)
+    bulk_insert(stages)
     events = [
         CaseEvent(
             case=case, action=Action.REPORT, from_status="", to_status=CaseStatus.REPORTED, actor=c.item.reporter,
@@ -408,8 +422,11 @@ def _write(fresh: list[tuple[int, _Checked]], places: list[_Place]) -> dict[int,
         )
         for (_, c), case in zip(fresh, cases, strict=True)
     ]
-    CaseEvent.objects.bulk_create(events)
-    CaseFollower.objects.bulk_create(
+    if any(c.before or c.after for _, c in fresh):
+        CaseEvent.objects.bulk_create(events)  # the photos refer to their event
+    else:
+        bulk_insert(events)
+    bulk_insert(
         [CaseFollower(case=case, user=c.item.reporter, name=c.reporter_name, phone=c.reporter_phone)
          for (_, c), case in zip(fresh, cases, strict=True)]
     )
@@ -442,13 +459,21 @@ def _duplicates_for(checked: list[_Checked]) -> list[list[int]]:
     by_category: dict[int, list[tuple[int, float, float, datetime]]] = {}
     for pk, category_id, x, y, reported_at in rows:
         by_category.setdefault(category_id, []).append((pk, x, y, reported_at))
-    result = []
+    arrays = {
+        category_id: (np.array([r[0] for r in found]), np.array([r[1] for r in found]),
+                      np.array([r[2] for r in found]), np.array([r[3].timestamp() for r in found]))
+        for category_id, found in by_category.items()
+    }
+    result: list[list[int]] = []
     for c in checked:
-        near = [
-            pk for pk, x, y, reported_at in by_category.get(c.category.pk, [])
-            if c.at - window <= reported_at <= c.at and float(geodesic_distance_m(c.lon, c.lat, x, y)) <= distance
-        ]
-        result.append(sorted(near))
+        if c.category.pk not in arrays:
+            result.append([])
+            continue
+        ids, xs, ys, times = arrays[c.category.pk]
+        at = c.at.timestamp()
+        near = (times >= at - window.total_seconds()) & (times <= at)
+        near &= geodesic_distance_m(c.lon, c.lat, xs, ys) <= distance
+        result.append(sorted(int(pk) for pk in ids[near]))
     return result
 
 
