@@ -8,8 +8,9 @@ demo streets, communities and ≈10,600 unit grids, categories, routing rules), 
 - ``case_report`` one report per transaction (what a single page or API call costs);
 - the baseline: a bare ``bulk_create`` of the same case, stage and event rows, with no validation,
   lookup, routing, deadline or duplicate work — the floor of the ORM and the database;
-- ``simulate`` of one day at 2,000 reports (every case walked through the loop by the services),
-  with the 30-day figure extrapolated from it (target: 30 days in under a minute).
+- ``simulate`` of 30 days at 2,000 reports a day (every case walked through the loop by the services;
+  ``--quick``: 3 days), beside the time bare ``bulk_create`` needs for as many case rows as the
+  simulation wrote events (target: 30 days in under a minute).
 
 Usage: .venv/bin/python bench/bench_reporting.py [--quick]   (or through bench/run.py)
 """
@@ -107,13 +108,15 @@ def _child(db_url: str, quick: bool) -> dict[str, Any]:
                 CaseEvent(case=c, action="report", to_status=CaseStatus.REPORTED, created_at=start) for c in chunk])
     results["baseline_per_s"] = base_n / (time.perf_counter() - began)
 
-    rate = 300 if quick else 2_000
+    rate, days = (2_000, 3) if quick else (2_000, 30)
     began = time.perf_counter()
-    report = simulate(days=1, rate=rate, seed=1, start=date(2026, 3, 9))
+    report = simulate(days=days, rate=rate, seed=1, start=date(2026, 3, 9))
     seconds = time.perf_counter() - began
-    results["simulate_day_s"] = seconds
+    results["simulate_s"] = seconds
+    results["simulate_days"] = days
     results["simulate_rate"] = rate
     results["simulate_actions"] = sum(report.actions.values())
+    results["simulate_rows"] = CaseEvent.objects.filter(created_at__date__gte=date(2026, 3, 9)).count()
     return results
 
 
@@ -154,10 +157,13 @@ def run(quick: bool = False) -> dict[str, Any]:
             {"metric": f"{label}: case_report, one per transaction", "value": r["single_per_s"], "unit": "reports/s",
              "baseline": "bare bulk_create of the same rows", "baseline_value": base,
              "ratio": r["single_per_s"] / base, "target": "—"},
-            {"metric": f"{label}: simulate 1 day × {r['simulate_rate']:,} reports ({r['simulate_actions']:,} actions)",
-             "value": r["simulate_day_s"], "unit": "s",
-             "baseline": "30-day extrapolation", "baseline_value": r["simulate_day_s"] * 30,
-             "ratio": None, "target": "30 days × 2,000 in < 60 s"},
+            {"metric": f"{label}: simulate {r['simulate_days']} days × {r['simulate_rate']:,} reports "
+                       f"({r['simulate_actions']:,} actions, {r['simulate_rows']:,} events)",
+             "value": r["simulate_s"], "unit": "s",
+             "baseline": "the same events' case rows written by bare bulk_create (s)",
+             "baseline_value": r["simulate_rows"] / base,
+             "ratio": r["simulate_s"] / (r["simulate_rows"] / base),
+             "target": "30 days × 2,000 in < 60 s" + ("" if r["simulate_days"] == 30 else " (quick run: fewer days)")},
         ]
     if pg:
         subprocess.run(["psql", PG_ADMIN_URL, "-qc", "DROP DATABASE IF EXISTS cityloop_bench"], capture_output=True)

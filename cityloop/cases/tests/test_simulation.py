@@ -52,3 +52,11 @@ def test_simulate_command_prints_a_summary(city, people, capsys):
     out = capsys.readouterr().out
     assert "上报 10 件" in out
     assert Case.objects.count() == 10
+
+
+def test_simulate_without_notifications_writes_the_record_but_no_messages(city, people):
+    from cityloop.notifications.models import Notification
+
+    call_command("simulate", days=1, rate=10, seed=3, start=date(2026, 3, 3), no_notify=True)
+    assert Case.objects.count() == 10 and CaseEvent.objects.exclude(action="report").exists()
+    assert not Notification.objects.exists()

@@ -25,6 +25,8 @@ class Command(BaseCommand):
         parser.add_argument("--rate", type=int, default=2000, help="每天上报数（默认 2000）")
         parser.add_argument("--start", type=date.fromisoformat, default=None,
                             help="第一天 YYYY-MM-DD（默认：今天往前 --days 天）")
+        parser.add_argument("--no-notify", action="store_true",
+                            help="不产生站内通知（回填历史数据时使用，以免演示用户收到成千上万条未读消息）")
 
     def handle(self, *args: Any, **options: Any) -> None:
         began = time.perf_counter()
@@ -32,7 +34,8 @@ class Command(BaseCommand):
             task = progress.add_task("模拟中（天）", total=options["days"])
             try:
                 report = simulate(days=options["days"], seed=options["seed"], rate=options["rate"],
-                                  start=options["start"], progress=lambda done: progress.update(task, completed=done))
+                                  start=options["start"], notify=not options["no_notify"],
+                                  progress=lambda done: progress.update(task, completed=done))
             except CityLoopError as exc:
                 raise CommandError(exc.message) from exc
             except KeyboardInterrupt as exc:
