@@ -54,9 +54,14 @@ def test_simulate_command_prints_a_summary(city, people, capsys):
     assert Case.objects.count() == 10
 
 
-def test_simulate_without_notifications_writes_the_record_but_no_messages(city, people):
+def test_simulate_without_notifications_writes_the_record_but_no_messages(
+        city, people, django_capture_on_commit_callbacks):
     from cityloop.notifications.models import Notification
 
-    call_command("simulate", days=1, rate=10, seed=3, start=date(2026, 3, 3), no_notify=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("simulate", days=1, rate=10, seed=3, start=date(2026, 3, 3), no_notify=True)
     assert Case.objects.count() == 10 and CaseEvent.objects.exclude(action="report").exists()
     assert not Notification.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("simulate", days=1, rate=10, seed=3, start=date(2026, 3, 4))
+    assert Notification.objects.filter(kind="case_dispatched").exists()
