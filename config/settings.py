@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
@@ -47,6 +48,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before sessions and authentication, so that loading them is routed too (no-op without a replica).
+    "cityloop.core.db_router.PrimaryPinMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -78,13 +81,46 @@ WSGI_APPLICATION = "config.wsgi.application"
 
 # Database: SQLite in DATA_DIR by default (WAL mode), PostgreSQL or any dj-database-url URL from DATABASE_URL.
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'cityloop.sqlite3'}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    DATABASES["default"]["OPTIONS"] = {
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
-        "transaction_mode": "IMMEDIATE",
-    }
+# PostgreSQL only: a connection pool per web process (Django's native psycopg pool) instead of one connection
+# per request or persistent ones (DB_CONN_MAX_AGE); the two exclude each other.
+DB_POOL = env_bool("DB_POOL", False)
+if DB_POOL and env_int("DB_CONN_MAX_AGE", 0):
+    raise ValueError("DB_POOL=1 and DB_CONN_MAX_AGE exclude each other: the pool keeps connections open itself")
+
+
+def _database(url: str, *, test_options: dict[str, Any] | None = None) -> dict[str, Any]:
+    database: dict[str, Any] = dict(dj_database_url.parse(
+        url, conn_max_age=0 if DB_POOL else env_int("DB_CONN_MAX_AGE", 0), conn_health_checks=DB_POOL,
+        # PgBouncer in transaction mode cannot keep the server-side cursors of QuerySet.iterator() (Excel export).
+        disable_server_side_cursors=env_bool("DB_DISABLE_SERVER_SIDE_CURSORS", False), test_options=test_options,
+    ))
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        if DB_POOL:
+            raise ValueError("DB_POOL=1 needs PostgreSQL (DATABASE_URL=postgres://…)")
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        database["OPTIONS"] = {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
+            "transaction_mode": "IMMEDIATE",
+        }
+    elif DB_POOL:
+        database.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": env_int("DB_POOL_MIN_SIZE", 2),
+            "max_size": env_int("DB_POOL_MAX_SIZE", 10),
+            "timeout": env_int("DB_POOL_TIMEOUT", 10),
+        }
+    return database
+
+
+DATABASES = {"default": _database(DATABASE_URL)}
+# A streaming replica (PostgreSQL hot standby): the desk pages, lists, the map and reports read from it; writes,
+# transactions and anything a client reads right after its own write go to the primary (cityloop/core/db_router.py).
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    # Tests never create a second database: the alias mirrors the test database.
+    DATABASES["replica"] = _database(DATABASE_REPLICA_URL, test_options={"MIRROR": "default"})
+# Seconds a client reads from the primary after it wrote (more than the replay lag seen at peak).
+DATABASE_REPLICA_PIN_SECONDS = env_int("DATABASE_REPLICA_PIN_SECONDS", 10)
+DATABASE_ROUTERS = ["cityloop.core.db_router.PrimaryReplicaRouter"]
 
 # The work-plan import preview posts several fields per task (a large plan has well over 1,000).
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
