@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -37,7 +38,7 @@ from cityloop.cases.statuses import (
 )
 from cityloop.catalog import selectors as catalog_selectors
 from cityloop.catalog.models import Category, Stage, Urgency
-from cityloop.core.bulk import bulk_insert
+from cityloop.core.bulk import bulk_insert, bulk_save
 from cityloop.core.crs import geodesic_distance_m, to_wgs84
 from cityloop.core.errors import OutsideCity, ValidationFailed
 from cityloop.core.workcal import get_calendar
@@ -378,20 +379,12 @@ def _locate(checked: list[_Checked], *, total: int, positions: list[int]) -> lis
 def _write(fresh: list[tuple[int, _Checked]], places: list[_Place]) -> dict[int, Case]:
     """Insert the cases, their first stages, events, photos and followers (inside the caller's transaction)."""
     calendar = get_calendar()
-    numbers: dict[int, list[str]] = {}
-    for _, c in fresh:
-        year = c.at.astimezone(timezone.get_current_timezone()).year
-        numbers.setdefault(year, [])
-    for year in numbers:
-        count = sum(1 for _, c in fresh if c.at.astimezone(timezone.get_current_timezone()).year == year)
-        numbers[year] = _take_numbers(year, count)
-    cursor = {year: iter(block) for year, block in numbers.items()}
     duplicates = _duplicates_for([c for _, c in fresh])
     cases: list[Case] = []
     stages: list[CaseStage] = []
     for n, ((_, c), place) in enumerate(zip(fresh, places, strict=True)):
         case = Case(
-            number=next(cursor[c.at.astimezone(timezone.get_current_timezone()).year]), source=c.source,
+            number=f"~{uuid.uuid4().hex[:19]}", source=c.source,
             category=c.category, urgency=c.item.urgency, description=c.description, address=c.address,
             lon=c.lon, lat=c.lat, grid_id=place.grid_id, community=place.community, street_id=place.street_id,
             district_id=place.district_id, asset_code=c.item.asset_code, asset=c.asset,
@@ -435,7 +428,21 @@ def _write(fresh: list[tuple[int, _Checked]], places: list[_Place]) -> dict[int,
             attach_photos(case, event, c.before, AttachmentKind.BEFORE, c.item.reporter)
         if c.after:
             attach_photos(case, event, c.after, AttachmentKind.AFTER, c.item.reporter)
+    _number(cases)
     return {position: case for (position, _), case in zip(fresh, cases, strict=True)}
+
+
+def _number(cases: list[Case]) -> None:
+    """Give the new cases their numbers, last, so the year's sequence row stays locked only until commit
+    (the rows went in under placeholder numbers; concurrent reports wait for the number, not the inserts)."""
+    zone = timezone.get_current_timezone()
+    by_year: dict[int, list[Case]] = {}
+    for case in cases:
+        by_year.setdefault(case.reported_at.astimezone(zone).year, []).append(case)
+    for year, block in sorted(by_year.items()):
+        for case, number in zip(block, _take_numbers(year, len(block)), strict=True):
+            case.number = number
+        bulk_save(block, ["number"])
 
 
 def _duplicates_for(checked: list[_Checked]) -> list[list[int]]:
