@@ -25,6 +25,10 @@ def _add_months(day: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+#: The years a period may name (its previous period, for the change column, must exist too).
+FIRST_YEAR, LAST_YEAR = 1970, 2200
+
+
 @dataclass(frozen=True)
 class Period:
     kind: str
@@ -71,6 +75,9 @@ class Period:
     def parse(cls, text: str) -> Period:
         """``2026Q3`` (quarter), ``2026-10`` (month), ``2026`` (year) or ``2026-09-20~2026-10-10`` (days)."""
         value = (text or "").strip().upper().replace("－", "-")
+        year = re.match(r"\d{4}", value)
+        if year and not FIRST_YEAR <= int(year[0]) <= LAST_YEAR:
+            raise ValidationFailed(f"考评周期的年份须在 {FIRST_YEAR}–{LAST_YEAR} 之间", field="period")
         try:
             if m := re.fullmatch(r"(\d{4})-?Q([1-4])", value):
                 return cls.quarter(int(m[1]), int(m[2]))

@@ -139,3 +139,9 @@ def test_bad_drill_parameters_are_refused(client, scenario, people):
          status=400)
     page(client, people.leader, url("evaluation:cases", level="department", indicator="handled", unit="999999"),
          status=404)
+
+
+@pytest.mark.parametrize("period", ["0001", "0001Q1", "9999-01"])
+def test_a_period_in_an_impossible_year_is_a_clear_error_not_a_crash(client, scenario, people, period):
+    text = page(client, people.leader, f"{reverse('evaluation:index')}?period={period}", status=400)
+    assert "年份须在 1970–2200 之间" in unescape(text)
