@@ -82,3 +82,10 @@ def test_evaluation_menu_link_is_marked_current_on_the_evaluation_pages(client):
     client.force_login(UserFactory(username="boss", role=Role.LEADER))
     text = client.get(reverse("evaluation:negative")).content.decode()
     assert f'<a href="{reverse("evaluation:index")}" aria-current="page">综合评价</a>' in text
+
+
+def test_every_signed_in_user_finds_the_api_token_page_in_the_header(client):
+    client.force_login(UserFactory(username="desk", role=Role.OPERATOR))
+    text = client.get(reverse("home")).content.decode()
+    assert f'<a href="{reverse("api-tokens")}">API 令牌</a>' in text
+    assert client.get(reverse("api-tokens")).status_code == 200
