@@ -179,13 +179,17 @@ class QueueCount:
 
 
 def workbench_queues(user: User, *, now: datetime | None = None) -> list[QueueCount]:
-    """The user's queues with their counts, all computed in one query within ``cases_visible_to(user)``."""
+    """The user's queues with their counts, all computed in one query within ``cases_visible_to(user)``.
+
+    Every queue holds open cases only, so the query reads the open cases (the status index) rather than the
+    whole table: the workbench costs what the open work costs, not what the years of closed cases weigh.
+    """
     moment = now or timezone.now()
     keys = role_queue_keys(user)
     if not keys:
         return []
     conditions = {key: queue_q(user, key, now=moment) for key in keys}
-    counts = cases_visible_to(user).aggregate(
+    counts = cases_visible_to(user).filter(status__in=OPEN_STATUSES).aggregate(
         **{key: Count("pk", filter=cond) for key, cond in conditions.items() if cond is not None}
     )
     return [

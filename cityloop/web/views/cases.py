@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -30,6 +31,31 @@ from cityloop.web.views.common import current_user, is_htmx
 PAGE_SIZE = 50
 BULK_LIMIT = 200
 SORTABLE = {"number": "number", "reported_at": "reported_at", "due": "due"}
+#: From this offset on, a page is fetched in two steps (see ``DeepPaginator``).
+DEEP_OFFSET = 1_000
+
+
+class DeepPaginator(Paginator):
+    """A paginator whose deep pages skip rows cheaply: first the page's ids (the OFFSET walks the ordering's
+    index and reads nothing else), then those rows with their joins.
+
+    A plain ``queryset[offset:offset + n]`` makes the database build — and join to categories, regions and
+    departments — every row it skips: at 10⁶ cases the middle of the list took about 0.9 s on SQLite.
+    Page 1 and other shallow pages keep the single query.
+    """
+
+    def page(self, number: Any) -> Page:
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        if bottom < DEEP_OFFSET:
+            return super().page(number)
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        queryset = cast(QuerySet[Case], self.object_list)
+        ids = list(queryset.values_list("pk", flat=True)[bottom:top])
+        rows = {row.pk: row for row in queryset.order_by().filter(pk__in=ids)}
+        return Page([rows[pk] for pk in ids if pk in rows], number, self)
 
 
 @dataclass(frozen=True)
@@ -49,7 +75,7 @@ def _table_context(request: HttpRequest, params: QueryDict, *, bulk: BulkResult 
     now = timezone.now()
     query = selectors.case_query(user, params, now=now)
     queryset = query.queryset.select_related("category", "district", "street", "department", "proposed_department")
-    paginator = Paginator(queryset, PAGE_SIZE)
+    paginator = DeepPaginator(queryset, PAGE_SIZE)
     page = paginator.get_page(params.get("page"))
     cases = list(page.object_list)
     lights = selectors.open_stage_lights([c.pk for c in cases], now=now) if cases else {}
