@@ -6,6 +6,8 @@ import pytest
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+    # Tests change cases between two reports within seconds: count afresh unless a test turns reuse on.
+    settings.CITYLOOP_EVALUATION_CACHE_SECONDS = 0
 
 
 @pytest.fixture(autouse=True)

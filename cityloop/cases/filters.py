@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from cityloop.cases.models import Case
+from cityloop.cases.selectors import case_text_q
 from cityloop.cases.statuses import OPEN_STATUSES, CaseStatus, Source
 
 
@@ -41,9 +42,7 @@ class CaseFilterSet(filters.FilterSet):
     def filter_search(self, queryset: QuerySet[Case], name: str, value: str) -> QuerySet[Case]:
         terms = value.split()
         for term in terms[:5]:
-            queryset = queryset.filter(
-                Q(number__startswith=term) | Q(address__icontains=term) | Q(description__icontains=term)
-            )
+            queryset = queryset.filter(case_text_q(term))
         return queryset
 
     def filter_category(self, queryset: QuerySet[Case], name: str, value: str) -> QuerySet[Case]:

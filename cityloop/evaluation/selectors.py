@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import BooleanField, Count, F, Q, QuerySet, When
 from django.db.models import Case as Choose
 from django.utils import timezone
@@ -299,6 +301,37 @@ def _beats(units: Iterable[Unit]) -> dict[int, set[int]]:
     return {u.id: set(beat_grids(u.id).values_list("pk", flat=True)) for u in units}
 
 
+#: Counts taken for "now" serve the requests of the next few minutes (统计数据刷新间隔), so that the pages
+#: (a table with its six-period trend) do not count a million-case city on every view. Seconds; 0 turns it off.
+EVALUATION_CACHE_SECONDS = 300
+
+
+def evaluation_cache_seconds() -> int:
+    return int(getattr(settings, "CITYLOOP_EVALUATION_CACHE_SECONDS", EVALUATION_CACHE_SECONDS) or 0)
+
+
+def _counted(spec: LevelSpec, period: Period, beats: dict[int, set[int]] | None
+             ) -> tuple[dict[int, dict[str, int]], dict[str, int], datetime]:
+    """``_count`` for ``period`` and the moment the counts were taken.
+
+    Counts taken at most ``evaluation_cache_seconds()`` before the report's moment are reused (from the
+    Django cache: Redis when configured, shared by every worker), and the report then says when they were
+    taken (统计截至). A report of an earlier moment (``as_of`` before those counts) is always counted afresh,
+    and only counts taken for the present are kept."""
+    seconds = evaluation_cache_seconds()
+    moment = period.now
+    if seconds <= 0:
+        return (*_count(spec, period, beats), moment)
+    key = f"cityloop:evaluation:{spec.level}:{period.key}:{period.start_at.isoformat()}"
+    kept = cache.get(key)
+    if kept is not None and 0 <= (moment - kept[2]).total_seconds() <= seconds:
+        return kept
+    per_unit, totals = _count(spec, period, beats)
+    if abs((timezone.now() - moment).total_seconds()) <= seconds:
+        cache.set(key, (dict(per_unit), totals, moment), seconds)
+    return per_unit, totals, moment
+
+
 def evaluate(*, level: Level | str, period: Period, compare: bool = True, user: User | None = None,
              scheme: Scheme | None = None) -> LevelReport:
     """The indicator table of one level for one period: a row per unit (ranked by composite score), the
@@ -315,7 +348,8 @@ def evaluate(*, level: Level | str, period: Period, compare: bool = True, user: 
     beats = None
     if lv == Level.INSPECTOR:
         beats = _beats(_units(lv, set()))
-    per_unit, totals = _count(spec, period, beats)
+    per_unit, totals, counted_at = _counted(spec, period, beats)
+    period = period.at(counted_at)
     with_data = {u for u, c in per_unit.items() if any(c.get(m.code) for m in spec.measures if m.additive)}
     units = _units(lv, with_data)
     rows = []

@@ -129,13 +129,13 @@ def index(request: HttpRequest) -> HttpResponse:
         return _error(request, exc)
     chart = [{"name": r.unit.name, "score": r.composite, "grade": r.grade}
              for r in report.rows if r.unit is not None and r.composite is not None][:CHART_UNITS]
-    context = _base_context(request, viewer, period, form)
+    context = _base_context(request, viewer, report.period, form)
     context.update({
         "level": level, "report": report, "rows": table_rows(report), "chart": chart,
         "trend": {"periods": [p.short_label for p in trend.periods],
                   "series": [{"name": unit.name, "scores": scores} for unit, scores in trend.series]},
         "score_map_url": (f"{reverse('evaluation:map')}?" + urlencode(
-            {"level": str(level), "period": period.key, "as_of": timezone.localtime(period.now).isoformat()})
+            {"level": str(level), "period": period.key, "as_of": timezone.localtime(report.period.now).isoformat()})
             if level in MAP_LEVELS else ""),
         "tile_url": getattr(settings, "TILE_URL", ""),
         "export_url": f"{reverse('evaluation:export')}?{urlencode({'period': period.key})}",

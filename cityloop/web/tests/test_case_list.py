@@ -31,6 +31,20 @@ def test_handler_of_another_department_sees_none_of_department_as_cases(client, 
     assert listed(client, q=loop.dispatched_a.number) == []
 
 
+def test_search_finds_letters_in_any_case_numbers_by_prefix_and_follows_edits(client, people, city, loop):
+    client.force_login(people.operator)
+    lamp = report(city, people, description="LED路灯闪烁")
+    assert listed(client, q="led路灯") == [lamp.number]
+    assert listed(client, q=lamp.number[:-1]) == sorted(
+        (c.number for c in Case.objects.filter(number__startswith=lamp.number[:-1])), reverse=True)
+    assert lamp.number in listed(client, q=lamp.number[:4])
+    Case.objects.filter(pk=lamp.pk).update(description="广告牌歪斜", address="泉城路 88 号")
+    assert listed(client, q="led路灯") == []
+    assert listed(client, q="广告牌") == [lamp.number] == listed(client, q="泉城路")
+    Case.objects.filter(pk=loop.pending.pk).update(description="路灯需要整体更换")
+    assert listed(client, q="整体更换") == [loop.pending.number]
+
+
 def test_operator_of_a_district_sees_only_that_district(client, people, loop):
     client.force_login(people.outsider)
     assert listed(client) == [loop.other_district.number]
@@ -41,6 +55,10 @@ def test_operator_of_a_district_sees_only_that_district(client, people, loop):
     [
         ({"q": "暴露垃圾"}, ["dispatched_b"]),
         ({"q": "路灯"}, ["reported"]),
+        ({"q": "松动"}, ["handled"]),
+        ({"q": "窨井盖缺失"}, ["dispatched_a"]),  # three characters or more: the trigram index
+        ({"q": "需要 整体更换"}, ["pending"]),
+        ({"q": "\"窨井盖"}, []),  # quotes are text, not search syntax
         ({"status": ["registered"]}, ["registered"]),
         ({"status": ["reported", "verifying"]}, ["reported", "verifying", "other_district"]),
         ({"category": "06"}, ["dispatched_b"]),
