@@ -6,6 +6,14 @@ from typing import Any
 
 from django.core.management.base import OutputWrapper
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 
 class _Stream:
@@ -30,3 +38,9 @@ class _Stream:
 
 def console_for(stdout: OutputWrapper) -> Console:
     return Console(file=_Stream(stdout), highlight=False, soft_wrap=True)  # type: ignore[arg-type]
+
+
+def progress_for(stdout: OutputWrapper) -> Progress:
+    """The long commands' progress display (spinner, phase, bar, done/total, elapsed) on ``console_for(stdout)``."""
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console_for(stdout))

@@ -15,17 +15,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
-from cityloop.core.console import console_for
+from cityloop.core.console import console_for, progress_for
 
 
 def bench_folder() -> Path:
@@ -74,9 +66,7 @@ class Command(BaseCommand):
         bench_args = type("Args", (), {k: options.get(k) for k in ("sizes", "db", "keep_data")})()
         bench_options = runner.bench_options(bench_args)
         began = time.perf_counter()
-        columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn())
-        with Progress(*columns, console=console, transient=False) as bar:
+        with progress_for(self.stdout) as bar:
             overall = bar.add_task("benchmarks", total=len(names))
             phase = bar.add_task("", total=None, visible=False)
 

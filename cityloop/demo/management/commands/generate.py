@@ -14,17 +14,9 @@ from types import ModuleType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
 from cityloop.cases.models import Case
-from cityloop.core.console import console_for
+from cityloop.core.console import console_for, progress_for
 from cityloop.core.management.commands.bench import bench_folder
 
 
@@ -65,9 +57,7 @@ class Command(BaseCommand):
             raise CommandError("数据库中已有案卷：generate 只向没有案卷的数据库写入（可先 cityloop demo --simulate-days 0）")
         datasets = load_datasets()
         console = console_for(self.stdout)
-        columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn())
-        with Progress(*columns, console=console) as bar:
+        with progress_for(self.stdout) as bar:
             task = bar.add_task("城市", total=None)
 
             def progress(phase: str, done: int, total: int) -> None:
