@@ -69,9 +69,9 @@ from cityloop.api.schemas import (
 )
 from cityloop.api.selectors import tokens_of
 from cityloop.api.services import token_create, token_revoke
-from cityloop.cases.filters import filter_cases
+from cityloop.cases.filters import filter_cases, narrows
 from cityloop.cases.models import AttachmentKind, Case
-from cityloop.cases.selectors import case_get_for_user, cases_visible_to, deep_page_ids
+from cityloop.cases.selectors import case_get_for_user, cases_visible_count, cases_visible_to, deep_page_ids
 from cityloop.cases.services import case_report, case_transition, users_covering
 from cityloop.cases.statuses import Action, Source
 from cityloop.catalog.models import Category, CategoryKind, Department, DepartmentKind
@@ -190,12 +190,14 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilters]) -> HttpRespons
             return HttpResponse(cached, content_type="application/json; charset=utf-8")
     params = _filter_params(filters)
     queryset = cases_visible_to(user)
+    narrowed = False
     if params:  # without parameters the FilterSet filters nothing: skip building it
         queryset, filterset = filter_cases(queryset, params)
         if not filterset.is_valid():
             details = {field: [str(m) for m in messages] for field, messages in filterset.errors.items()}
             raise ApiError(422, details=details)
-    count = queryset.count()
+        narrowed = narrows(filterset)
+    count = queryset.count() if narrowed else cases_visible_count(user)
     start = (filters.page - 1) * filters.page_size
     stop = start + filters.page_size
     ids = deep_page_ids(queryset, start, stop) if start < count else []

@@ -73,6 +73,14 @@ class CaseFilterSet(filters.FilterSet):
         return queryset.filter(status__in=OPEN_STATUSES) if value else queryset.exclude(status__in=OPEN_STATUSES)
 
 
+def narrows(filterset: CaseFilterSet) -> bool:
+    """Whether the filters in use leave out any case (the ordering alone does not)."""
+    if not filterset.is_valid():
+        return True
+    return any(value not in (None, "", [], ()) for name, value in filterset.form.cleaned_data.items()
+               if name != "ordering")
+
+
 def filter_cases(queryset: QuerySet[Case], params: Any) -> tuple[QuerySet[Case], CaseFilterSet]:
     """Apply the list filters in ``params`` (a QueryDict or dict); invalid values are reported on the form."""
     filterset = CaseFilterSet(params, queryset=queryset)

@@ -31,6 +31,27 @@ def test_handler_of_another_department_sees_none_of_department_as_cases(client, 
     assert listed(client, q=loop.dispatched_a.number) == []
 
 
+def test_a_handlers_total_counts_each_case_of_their_department_once_with_and_without_filters(client, people, loop):
+    """The unfiltered total is counted from the stages (one per case, however many stages it has)."""
+    from cityloop.cases.selectors import cases_visible_count, cases_visible_to
+
+    from cityloop.cases.models import CaseStage
+
+    services.case_check(case=loop.checking, actor=people.inspector, passed=False, note="仍有异响")  # 返工: a 2nd stage
+    assert CaseStage.objects.filter(case=loop.checking, department__isnull=False).count() == 2
+    client.force_login(people.handler_a)
+    everything = client.get(reverse("case-list"))
+    mine = cases_visible_to(people.handler_a)
+    assert everything.context["total"] == mine.count() == cases_visible_count(people.handler_a) >= 2
+    assert loop.dispatched_b.pk not in set(mine.values_list("pk", flat=True))
+    ordered = client.get(reverse("case-list"), {"ordering": "number"})
+    assert ordered.context["total"] == everything.context["total"]
+    narrowed = client.get(reverse("case-list"), {"status": CaseStatus.DISPATCHED})
+    assert narrowed.context["total"] == mine.filter(status=CaseStatus.DISPATCHED).count() < everything.context["total"]
+    api = client.get("/api/v1/cases").json()
+    assert api["count"] == everything.context["total"]
+
+
 def test_search_finds_letters_in_any_case_numbers_by_prefix_and_follows_edits(client, people, city, loop):
     client.force_login(people.operator)
     lamp = report(city, people, description="LED路灯闪烁")

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from cityloop.accounts.models import Role
 from cityloop.cases.deadlines import Light
 from cityloop.cases.models import Case
-from cityloop.cases.selectors import case_get_for_user, deep_page_ids
+from cityloop.cases.selectors import case_get_for_user, cases_visible_count, deep_page_ids
 from cityloop.cases.services import case_dispatch
 from cityloop.catalog.models import Department
 from cityloop.core.errors import CityLoopError
@@ -69,6 +69,8 @@ def _table_context(request: HttpRequest, params: QueryDict, *, bulk: BulkResult 
     query = selectors.case_query(user, params, now=now)
     queryset = query.queryset.select_related("category", "district", "street", "department", "proposed_department")
     paginator = DeepPaginator(queryset, PAGE_SIZE)
+    if not query.narrowed:
+        paginator.count = cases_visible_count(user)  # the cached property, filled in
     page = paginator.get_page(params.get("page"))
     cases = list(page.object_list)
     lights = selectors.open_stage_lights([c.pk for c in cases], now=now) if cases else {}
