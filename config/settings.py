@@ -178,6 +178,8 @@ CITYLOOP_TRUSTED_PROXIES = env_list("CITYLOOP_TRUSTED_PROXIES", [])
 # The most photos one portal form field accepts.
 CITYLOOP_PORTAL_MAX_PHOTOS = env_int("CITYLOOP_PORTAL_MAX_PHOTOS", 9)
 # Evaluation: counts taken for the present serve the next reports for this many seconds (0 = always count).
+# Reports arriving at once on a worker's threads share one transaction (cases.services.reporting.REPORT_GROUP).
+CITYLOOP_REPORT_GROUP_COMMIT = env_bool("CITYLOOP_REPORT_GROUP_COMMIT", True)
 CITYLOOP_EVALUATION_CACHE_SECONDS = env_int("CITYLOOP_EVALUATION_CACHE_SECONDS", 300)
 
 # Cache: Redis when REDIS_URL is set (shared by every web process: rate limits, map layers), else per process.

@@ -103,6 +103,8 @@ class Case(models.Model):
             # The lists' order (-reported_at, -id): page 1 and deep pages walk this index and read nothing else.
             models.Index(fields=["reported_at", "id"], name="case_reported_order_idx"),
             models.Index(fields=["category", "reported_at"], name="case_category_time_idx"),
+            # Duplicate candidates: the same subclass in the grids around a new report, recent first.
+            models.Index(fields=["grid", "category", "reported_at"], name="case_grid_category_time_idx"),
             models.Index(fields=["status", "reported_at"], name="case_status_time_idx"),
             models.Index(fields=["department", "status"], name="case_department_status_idx"),
             models.Index(fields=["district", "status"], name="case_district_status_idx"),

@@ -192,6 +192,20 @@ class GridIndex:
         """An STRtree of the boundaries (index order = code order), for queries other than point lookup."""
         return shapely.STRtree(self.geometries)
 
+    def grids_near(self, lons: ArrayLike, lats: ArrayLike, *, margin_lon: float, margin_lat: float) -> list[IntArray]:
+        """For each point, the ids of the grids whose bounding box comes within the margins (degrees) of it:
+        every grid a place that near could lie in."""
+        x = np.asarray(lons, dtype=np.float64).reshape(-1)
+        y = np.asarray(lats, dtype=np.float64).reshape(-1)
+        if not len(self) or not len(x):
+            return [np.zeros(0, dtype=np.int64) for _ in x]
+        boxes = shapely.box(x - margin_lon, y - margin_lat, x + margin_lon, y + margin_lat)
+        point, grid = self.tree.query(boxes)
+        order = np.argsort(point, kind="stable")
+        point, grid = point[order], grid[order]
+        cuts = np.searchsorted(point, np.arange(1, len(x)))
+        return [self.ids[found] for found in np.split(grid, cuts)]
+
     def locate_many_strtree(self, lons: ArrayLike, lats: ArrayLike) -> IntArray:
         """Reference implementation of :meth:`locate_many` with ``STRtree.query(points, "intersects")``."""
         x = np.asarray(lons, dtype=np.float64).reshape(-1)

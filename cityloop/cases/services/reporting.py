@@ -41,6 +41,7 @@ from cityloop.catalog.models import Category, Stage, Urgency
 from cityloop.core.bulk import bulk_insert, bulk_save
 from cityloop.core.crs import geodesic_distance_m, to_wgs84
 from cityloop.core.errors import OutsideCity, ValidationFailed
+from cityloop.core.group_commit import GroupCommit, write_turn
 from cityloop.core.workcal import get_calendar
 from cityloop.geo.lookup import get_grid_index
 from cityloop.geo.models import Region
@@ -101,21 +102,8 @@ def _duplicate_days() -> int:
 def duplicate_candidates(*, category: Category, lon: float, lat: float, at: datetime,
                          exclude_id: int | None = None) -> list[int]:
     """Open cases of the same subclass within the duplicate distance reported in the last N days."""
-    distance = _duplicate_distance_m()
-    d_lat = distance / 111_000.0
-    d_lon = distance / (111_000.0 * max(math.cos(math.radians(lat)), 0.01))
-    rows = (
-        Case.objects.filter(
-            category=category,
-            status__in=OPEN_STATUSES,
-            reported_at__gte=at - timedelta(days=_duplicate_days()),
-            reported_at__lte=at,
-            lon__range=(lon - d_lon, lon + d_lon),
-            lat__range=(lat - d_lat, lat + d_lat),
-        )
-        .values_list("id", "lon", "lat")
-    )
-    return sorted(pk for pk, x, y in rows if pk != exclude_id and float(geodesic_distance_m(lon, lat, x, y)) <= distance)
+    found = _duplicates_for([(category.pk, lon, lat, at)])[0]
+    return [pk for pk in found if pk != exclude_id]
 
 
 def _take_numbers(year: int, count: int) -> list[str]:
@@ -219,6 +207,8 @@ def case_report(
     """Report a problem: validate, locate its grid, propose a department, start the clock, log the event.
 
     The same ``idempotency_key`` twice returns the first case. Nothing is written when anything is invalid.
+    Reports made at the same moment on other threads of this process (a web worker's concurrent requests)
+    share one transaction with this one (``REPORT_GROUP``); inside a caller's transaction it is written alone.
     """
     item = ReportInput(
         source=source, category=category, description=description, lon=lon, lat=lat, crs=crs, address=address,
@@ -226,7 +216,18 @@ def case_report(
         photos=photos, self_handled=self_handled, after_photos=after_photos, idempotency_key=idempotency_key,
         external_id=external_id, asset_code=asset_code, at=at,
     )
-    return case_report_many([item])[0]
+    if connection.in_atomic_block or not settings.CITYLOOP_REPORT_GROUP_COMMIT:
+        # The caller's transaction could still roll back: nobody else's report may ride in it.
+        return case_report_many([item])[0]
+    return REPORT_GROUP.submit(item)
+
+
+def _report_group_many(items: Sequence[ReportInput]) -> list[ReportResult]:
+    return case_report_many(items)
+
+
+#: Concurrent ``case_report`` calls of this process, written in one transaction each time (group commit).
+REPORT_GROUP: GroupCommit[ReportInput, ReportResult] = GroupCommit(_report_group_many, max_batch=100)
 
 
 def _check(item: ReportInput) -> _Checked:
@@ -310,7 +311,7 @@ def case_report_many(items: Sequence[ReportInput]) -> list[ReportResult]:
         checked.before = store_photos(checked.item.photos)
         checked.after = store_photos(checked.item.after_photos)
     try:
-        with transaction.atomic():
+        with write_turn(), transaction.atomic():  # SQLite: queued behind other processes' writes, not polling
             created = _write(fresh, located)
     except IntegrityError:
         # Another request stored one of these idempotency keys meanwhile: answer with its case.
@@ -379,7 +380,7 @@ def _locate(checked: list[_Checked], *, total: int, positions: list[int]) -> lis
 def _write(fresh: list[tuple[int, _Checked]], places: list[_Place]) -> dict[int, Case]:
     """Insert the cases, their first stages, events, photos and followers (inside the caller's transaction)."""
     calendar = get_calendar()
-    duplicates = _duplicates_for([c for _, c in fresh])
+    duplicates = _duplicates_for([(c.category.pk, c.lon, c.lat, c.at) for _, c in fresh])
     cases: list[Case] = []
     stages: list[CaseStage] = []
     for n, ((_, c), place) in enumerate(zip(fresh, places, strict=True)):
@@ -445,24 +446,39 @@ def _number(cases: list[Case]) -> None:
         bulk_save(block, ["number"])
 
 
-def _duplicates_for(checked: list[_Checked]) -> list[list[int]]:
-    """Duplicate candidates of each new report among open cases, with one query for the whole batch."""
-    if not checked:
+#: Grid ids per duplicate query (well under every database's limit on parameters).
+_GRID_CHUNK = 500
+
+
+def _duplicates_for(reports: list[tuple[int, float, float, datetime]]) -> list[list[int]]:
+    """Duplicate candidates of each new report (category id, lon, lat, time) among open cases, with one
+    query per 500 nearby grids.
+
+    A case within the duplicate distance lies in a grid that comes within that distance of the report, so
+    the query reads the index ``case_grid_category_time_idx`` for those few grids only: its cost does not
+    grow with the city's daily volume.
+    """
+    if not reports:
         return []
     distance = _duplicate_distance_m()
     window = timedelta(days=_duplicate_days())
-    margin_lat = distance / 111_000.0
-    margin_lon = distance / (111_000.0 * max(math.cos(math.radians(max(abs(c.lat) for c in checked))), 0.01))
-    rows = list(
-        Case.objects.filter(
-            category_id__in={c.category.pk for c in checked},
-            status__in=OPEN_STATUSES,
-            reported_at__gte=min(c.at for c in checked) - window,
-            reported_at__lte=max(c.at for c in checked),
-            lon__range=(min(c.lon for c in checked) - margin_lon, max(c.lon for c in checked) + margin_lon),
-            lat__range=(min(c.lat for c in checked) - margin_lat, max(c.lat for c in checked) + margin_lat),
-        ).values_list("id", "category_id", "lon", "lat", "reported_at")
-    )
+    reach = distance * 1.01  # in degrees below; a little more, as 111 km per degree is rounded
+    margin_lat = reach / 111_000.0
+    margin_lon = reach / (111_000.0 * max(math.cos(math.radians(max(abs(r[2]) for r in reports))), 0.01))
+    near = get_grid_index().grids_near([r[1] for r in reports], [r[2] for r in reports],
+                                       margin_lon=margin_lon, margin_lat=margin_lat)
+    grids = sorted({int(g) for found in near for g in found})
+    rows: list[tuple[int, int, float, float, datetime]] = []
+    for start in range(0, len(grids), _GRID_CHUNK):
+        rows.extend(
+            Case.objects.filter(
+                grid_id__in=grids[start:start + _GRID_CHUNK],
+                category_id__in={r[0] for r in reports},
+                reported_at__gte=min(r[3] for r in reports) - window,
+                reported_at__lte=max(r[3] for r in reports),
+                status__in=OPEN_STATUSES,
+            ).values_list("id", "category_id", "lon", "lat", "reported_at")
+        )
     by_category: dict[int, list[tuple[int, float, float, datetime]]] = {}
     for pk, category_id, x, y, reported_at in rows:
         by_category.setdefault(category_id, []).append((pk, x, y, reported_at))
@@ -472,15 +488,15 @@ def _duplicates_for(checked: list[_Checked]) -> list[list[int]]:
         for category_id, found in by_category.items()
     }
     result: list[list[int]] = []
-    for c in checked:
-        if c.category.pk not in arrays:
+    for category_id, lon, lat, at in reports:
+        if category_id not in arrays:
             result.append([])
             continue
-        ids, xs, ys, times = arrays[c.category.pk]
-        at = c.at.timestamp()
-        near = (times >= at - window.total_seconds()) & (times <= at)
-        near &= geodesic_distance_m(c.lon, c.lat, xs, ys) <= distance
-        result.append(sorted(int(pk) for pk in ids[near]))
+        ids, xs, ys, times = arrays[category_id]
+        moment = at.timestamp()
+        close = (times >= moment - window.total_seconds()) & (times <= moment)
+        close &= geodesic_distance_m(lon, lat, xs, ys) <= distance
+        result.append(sorted(int(pk) for pk in ids[close]))
     return result
 
 

@@ -87,3 +87,46 @@ def test_same_idempotency_key_sent_concurrently_makes_one_case(city, people):
     assert len(set(ids)) == 1 and all(isinstance(i, int) for i in ids), ids
     assert Case.objects.count() == 1
     assert Counter(Case.objects.values_list("number", flat=True)) == Counter({"2026000001": 1})
+
+
+def test_reports_arriving_together_share_one_transaction_and_each_gets_its_own_answer(city, people):
+    """Group commit (REPORT_GROUP): while one report is being written, the ones that arrive meanwhile wait
+    and are written together next; a report outside the city fails alone."""
+    import time
+
+    from django.db import transaction
+
+    from cityloop.cases.models import CaseNumberSequence
+    from cityloop.cases.services.reporting import REPORT_GROUP
+    from cityloop.core.errors import OutsideCity
+
+    lon, lat = city.point(3)
+    services.case_report(source=Source.HOTLINE, category=city.garbage, description="第一件", lon=lon, lat=lat)
+    before = (REPORT_GROUP.stats.calls, REPORT_GROUP.stats.batches)
+
+    def reporter(i, x=lon):
+        return lambda: services.case_report(source=Source.HOTLINE, category=city.garbage,
+                                            description=f"同时上报 {i}", lon=x, lat=lat).case.number
+
+    first: list[object] = []
+    results: list[object] = []
+    with transaction.atomic():  # hold the year's number row: the first writer waits, the rest queue up
+        CaseNumberSequence.objects.select_for_update().get(year=2026)
+        leader = threading.Thread(target=lambda: first.extend(run_together([reporter(0)])))
+        leader.start()
+        deadline = time.monotonic() + 30
+        while not (REPORT_GROUP._leading and not REPORT_GROUP._waiting) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        runner = threading.Thread(target=lambda: results.extend(
+            run_together([reporter(i) for i in range(1, 6)] + [reporter(6, x=lon + 5)])))
+        runner.start()
+        while len(REPORT_GROUP._waiting) < 6 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    leader.join(60)
+    runner.join(60)
+    numbers = [r for r in first + results if isinstance(r, str)]
+    assert len(numbers) == 6 and isinstance(results[5], OutsideCity), (first, results)
+    assert sorted(numbers) == [f"2026{n:06d}" for n in range(2, 8)]
+    calls, batches = REPORT_GROUP.stats.calls - before[0], REPORT_GROUP.stats.batches - before[1]
+    assert calls == 7 and batches == 2, (calls, batches)
+    assert Case.objects.count() == 7

@@ -254,6 +254,28 @@ def test_same_idempotency_key_returns_the_first_case(city, people):
     assert Case.objects.count() == 1 and again.case.description == "井盖"
 
 
+def test_a_duplicate_across_a_grid_edge_is_flagged_and_one_60_m_away_is_not(city, people):
+    """Grids 1 and 2 share the edge at 117.001°E; 0.0004° of longitude there is about 36 m."""
+    from .conftest import CELL, WEST
+
+    edge = WEST + CELL
+    lat = city.point(0)[1]
+
+    def at_lon(lon, minutes):
+        return services.case_report(source=Source.HOTLINE, category=city.manhole, description="井盖缺失", lon=lon,
+                                    lat=lat, at=MONDAY_9 + timedelta(minutes=minutes))
+
+    west_of_edge = at_lon(edge - 0.0002, 0)
+    assert west_of_edge.case.grid == city.grids[0]
+    east_of_edge = at_lon(edge + 0.0002, 1)
+    assert east_of_edge.case.grid == city.grids[1] and east_of_edge.duplicates == [west_of_edge.case.pk]
+    farther = at_lon(edge + 0.00048, 2)  # 60 m from the first, 25 m from the second
+    assert farther.duplicates == [east_of_edge.case.pk]
+    assert services.duplicate_candidates(category=city.manhole, lon=edge - 0.0002, lat=lat,
+                                         at=MONDAY_9 + timedelta(minutes=3)) == [west_of_edge.case.pk,
+                                                                                  east_of_edge.case.pk]
+
+
 def test_nearby_report_of_same_subclass_is_flagged_and_merged(city, people):
     first = report(city, people)
     lon, lat = city.point(0)
