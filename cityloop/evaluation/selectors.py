@@ -8,7 +8,9 @@ over case rows in Python; see ``indicators`` for what each number counts.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -306,6 +308,20 @@ def _beats(units: Iterable[Unit]) -> dict[int, set[int]]:
 EVALUATION_CACHE_SECONDS = 300
 
 
+#: Set while ``recounting()``: counts are taken afresh and replace those kept.
+_recounting: ContextVar[bool] = ContextVar("cityloop_evaluation_recounting", default=False)
+
+
+@contextmanager
+def recounting() -> Iterator[None]:
+    """Within this block, evaluations count afresh and keep their counts for the next requests."""
+    token = _recounting.set(True)
+    try:
+        yield
+    finally:
+        _recounting.reset(token)
+
+
 def evaluation_cache_seconds() -> int:
     return int(getattr(settings, "CITYLOOP_EVALUATION_CACHE_SECONDS", EVALUATION_CACHE_SECONDS) or 0)
 
@@ -323,7 +339,7 @@ def _counted(spec: LevelSpec, period: Period, beats: dict[int, set[int]] | None
     if seconds <= 0:
         return (*_count(spec, period, beats), moment)
     key = f"cityloop:evaluation:{spec.level}:{period.key}:{period.start_at.isoformat()}"
-    kept = cache.get(key)
+    kept = None if _recounting.get() else cache.get(key)
     if kept is not None and 0 <= (moment - kept[2]).total_seconds() <= seconds:
         return kept
     per_unit, totals = _count(spec, period, beats)

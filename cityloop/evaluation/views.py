@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET
 
 from cityloop.accounts.models import User
 from cityloop.core.errors import CityLoopError, NotFound, PermissionDenied, ValidationFailed
-from cityloop.evaluation import selectors
+from cityloop.evaluation import selectors, services
 from cityloop.evaluation.exports import build_workbook, report_title
 from cityloop.evaluation.formatting import format_cell, format_change, format_value
 from cityloop.evaluation.forms import PeriodForm
@@ -26,7 +26,7 @@ from cityloop.evaluation.models import Level
 from cityloop.evaluation.periods import MONTH, QUARTER, Period, default_period
 from cityloop.geo import selectors as geo_selectors
 
-TREND_PERIODS = 6
+TREND_PERIODS = services.TREND_PERIODS
 CHART_UNITS = 30
 DRILL_PAGE = 100
 MAP_LEVELS = (Level.DISTRICT, Level.STREET, Level.COMMUNITY)

@@ -44,3 +44,36 @@ def test_reuse_can_be_turned_off(scenario, settings):
     Case.objects.filter(pk=scenario.C1.pk).update(satisfaction=3)
     again = selectors.evaluate(level=Level.DEPARTMENT, period=PERIOD.at(now + timedelta(seconds=1)), compare=False)
     assert rated(again) == 1
+
+
+def test_recounting_replaces_the_kept_counts(scenario, settings):
+    settings.CITYLOOP_EVALUATION_CACHE_SECONDS = 300
+    now = timezone.now()
+    assert rated(selectors.evaluate(level=Level.DEPARTMENT, period=PERIOD.at(now), compare=False)) == 0
+    Case.objects.filter(pk=scenario.C1.pk).update(satisfaction=3)
+    with selectors.recounting():
+        recounted = selectors.evaluate(level=Level.DEPARTMENT, period=PERIOD.at(now + timedelta(seconds=60)),
+                                       compare=False)
+    assert rated(recounted) == 1
+    after = selectors.evaluate(level=Level.DEPARTMENT, period=PERIOD.at(now + timedelta(seconds=90)), compare=False)
+    assert rated(after) == 1 and after.period.now == now + timedelta(seconds=60)
+
+
+def test_the_scheduler_warms_this_months_pages_so_a_leader_gets_counts_already_taken(scenario, settings):
+    from cityloop.evaluation.periods import MONTH, Period
+    from cityloop.evaluation.services import cache_is_shared, evaluations_warm
+
+    settings.CITYLOOP_EVALUATION_CACHE_SECONDS = 300
+    began = timezone.now()
+    done = evaluations_warm(levels=(Level.DEPARTMENT, Level.DISTRICT), kinds=(MONTH,))
+    this_month = Period.containing(MONTH, timezone.localdate())
+    assert [(w.level, w.period.key) for w in done] == [(Level.DEPARTMENT, this_month.key),
+                                                        (Level.DISTRICT, this_month.key)]
+    opened = selectors.evaluate(level=Level.DISTRICT, period=this_month.at(timezone.now() + timedelta(seconds=30)),
+                                compare=False)
+    assert began <= opened.period.now <= began + timedelta(seconds=30)  # dated when the scheduler counted
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert not cache_is_shared()
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": "redis://127.0.0.1:6379/15"}}
+    assert cache_is_shared()
