@@ -468,20 +468,22 @@ def _duplicates_for(reports: list[tuple[int, float, float, datetime]]) -> list[l
     near = get_grid_index().grids_near([r[1] for r in reports], [r[2] for r in reports],
                                        margin_lon=margin_lon, margin_lat=margin_lat)
     grids = sorted({int(g) for found in near for g in found})
-    rows: list[tuple[int, int, float, float, datetime]] = []
+    rows: list[tuple[int, int, float, float, datetime, str]] = []
     for start in range(0, len(grids), _GRID_CHUNK):
         rows.extend(
             Case.objects.filter(
                 grid_id__in=grids[start:start + _GRID_CHUNK],
-                category_id__in={r[0] for r in reports},
                 reported_at__gte=min(r[3] for r in reports) - window,
                 reported_at__lte=max(r[3] for r in reports),
-                status__in=OPEN_STATUSES,
-            ).values_list("id", "category_id", "lon", "lat", "reported_at")
+            ).order_by().values_list("id", "category_id", "lon", "lat", "reported_at", "status")
         )
+    # Category and status are checked here: a condition on either in the query leads SQLite (which keeps no
+    # statistics unless ANALYZE runs) to the index by category and time, i.e. every recent case of the category.
+    categories = {r[0] for r in reports}
     by_category: dict[int, list[tuple[int, float, float, datetime]]] = {}
-    for pk, category_id, x, y, reported_at in rows:
-        by_category.setdefault(category_id, []).append((pk, x, y, reported_at))
+    for pk, category_id, x, y, reported_at, status in rows:
+        if category_id in categories and status in OPEN_STATUSES:
+            by_category.setdefault(category_id, []).append((pk, x, y, reported_at))
     arrays = {
         category_id: (np.array([r[0] for r in found]), np.array([r[1] for r in found]),
                       np.array([r[2] for r in found]), np.array([r[3].timestamp() for r in found]))
