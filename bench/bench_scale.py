@@ -43,6 +43,7 @@ Usage: .venv/bin/python bench/bench_scale.py [--quick] [--sizes 1e4,1e5,1e6] [--
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
 import math
@@ -713,9 +714,29 @@ def _disk_free(vendor: str) -> int:
         return shutil.disk_usage("/").free
 
 
+def _kept_sizes(grids: int) -> tuple[dict[str, dict[int, dict[str, Any]]], dict[str, dict[int, dict[str, Any]]], str]:
+    """The per-size figures and builds of the last saved full-size run on the same city, and when it ran."""
+    try:
+        saved = json.loads((RESULTS / "bench_scale.json").read_text())
+    except (OSError, ValueError):
+        return {}, {}, ""
+    raw = saved.get("raw") or {}
+    if raw.get("grids", grids) != grids:
+        return {}, {}, ""
+    when = str(saved.get("measured_at") or "")
+
+    def by_size(part: dict[str, Any]) -> dict[str, dict[int, dict[str, Any]]]:
+        return {vendor: {int(n): figures for n, figures in sizes.items()} for vendor, sizes in (part or {}).items()}
+
+    return by_size(raw.get("results")), by_size(raw.get("builds")), when
+
+
 def run(quick: bool = False, sizes: list[int] | None = None, databases: tuple[str, ...] = ("sqlite", "postgres"),
         sqlite_max: int | None = None, keep_data: bool = False, progress: Progress | None = None,
-        grids: int | None = None) -> dict[str, Any]:
+        grids: int | None = None, keep_other_sizes: bool = False) -> dict[str, Any]:
+    """Measure every size of ``sizes`` on each database. With ``keep_other_sizes`` (``--sizes`` given on the
+    command line), the sizes and databases not measured now keep their figures from the last saved run, each
+    marked with when it was measured, so that 10⁷ can be measured on its own."""
     say = progress or _no_progress
     sizes = sorted(sizes or (QUICK_SIZES if quick else SIZES))
     grids = grids or (QUICK_GRIDS if quick else datasets.METRO_GRIDS)
@@ -772,6 +793,7 @@ def run(quick: bool = False, sizes: list[int] | None = None, databases: tuple[st
                     print(f"{label}: measuring failed:\n{exc}", file=sys.stderr, flush=True)
                     skipped.append(f"{label}: measuring failed ({_last_line(exc)})")
                     continue
+                figures["measured_at"] = f"{dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}"
                 results[vendor][n] = figures
                 per_case_bytes = per_case_bytes or figures["bytes"] / max(n, 1)
                 _save_partial(results, builds)
@@ -784,6 +806,18 @@ def run(quick: bool = False, sizes: list[int] | None = None, databases: tuple[st
                 datasets.drop_dataset(dataset)
             for vendor in set(vendors) - cities_before:
                 datasets.drop_location(vendor, datasets.city_location(vendor, grids))
+    if keep_other_sizes and not quick:
+        kept, kept_builds, when = _kept_sizes(grids)
+        for vendor, by_size in kept.items():
+            for n, figures in by_size.items():
+                if n in results.get(vendor, {}):
+                    continue
+                results.setdefault(vendor, {})[n] = figures
+                builds.setdefault(vendor, {})[n] = kept_builds.get(vendor, {}).get(n, {})
+                notes.append(f"{_label(vendor)} {datasets.size_label(n)}: kept from an earlier run (measured "
+                             f"{figures.get('measured_at') or when}).")
+        results = {vendor: dict(sorted(by_size.items())) for vendor, by_size in results.items()}
+        builds = {vendor: dict(sorted(by_size.items())) for vendor, by_size in builds.items()}
     for by_size in results.values():
         smallest = min(by_size) if by_size else None
         for n, figures in by_size.items():
@@ -795,7 +829,7 @@ def run(quick: bool = False, sizes: list[int] | None = None, databases: tuple[st
     return {"name": "scale", "title": "Scale: every operation at 10⁴…10⁷ cases (curves)", "rows": rows,
             "notes": _notes(results, builds, notes, charts, grids), "raw": {"results": _jsonable(results),
                                                                            "builds": _jsonable(builds),
-                                                                           "errors": errors}}
+                                                                           "errors": errors, "grids": grids}}
 
 
 def _last_line(exc: BaseException) -> str:
@@ -999,7 +1033,7 @@ def main() -> None:
 
     result = run(quick=args.quick, sizes=datasets.parse_sizes(args.sizes) if args.sizes else None, databases=chosen,
                  sqlite_max=int(args.sqlite_max) if args.sqlite_max else None, keep_data=args.keep_data,
-                 progress=show, grids=args.grids)
+                 progress=show, grids=args.grids, keep_other_sizes=bool(args.sizes))
     print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
 
 

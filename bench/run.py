@@ -209,7 +209,8 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("--quick", action="store_true", help="smaller data sets, for a smoke run")
     parser.add_argument("--only", action="append", metavar="NAME",
                         help="run only bench_<NAME>.py (repeatable); the others keep their saved results")
-    parser.add_argument("--sizes", help="case counts for the scale bench, e.g. 1e4,1e5,1e6,1e7")
+    parser.add_argument("--sizes", help="case counts for the scale bench, e.g. 1e4,1e5,1e6,1e7; the sizes not "
+                        "named keep their figures from the last run")
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default=None,
                         help="databases for the benches that take a choice (default: both)")
     parser.add_argument("--keep-data", action="store_true",
@@ -220,6 +221,7 @@ def bench_options(args: argparse.Namespace) -> dict[str, Any]:
     options: dict[str, Any] = {"keep_data": args.keep_data or None}
     if args.sizes:
         options["sizes"] = [int(float(s)) for s in args.sizes.split(",") if s.strip()]
+        options["keep_other_sizes"] = True  # the sizes not named keep their saved figures
     if args.db:
         options["databases"] = {"sqlite": ("sqlite",), "postgres": ("postgres",), "both": ("sqlite", "postgres")}[args.db]
     return options

@@ -33,9 +33,8 @@ def test_handler_of_another_department_sees_none_of_department_as_cases(client, 
 
 def test_a_handlers_total_counts_each_case_of_their_department_once_with_and_without_filters(client, people, loop):
     """The unfiltered total is counted from the stages (one per case, however many stages it has)."""
-    from cityloop.cases.selectors import cases_visible_count, cases_visible_to
-
     from cityloop.cases.models import CaseStage
+    from cityloop.cases.selectors import cases_visible_count, cases_visible_to
 
     services.case_check(case=loop.checking, actor=people.inspector, passed=False, note="仍有异响")  # 返工: a 2nd stage
     assert CaseStage.objects.filter(case=loop.checking, department__isnull=False).count() == 2
