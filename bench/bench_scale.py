@@ -725,7 +725,7 @@ def _kept_sizes(grids: int) -> tuple[dict[str, dict[int, dict[str, Any]]], dict[
         return {}, {}, ""
     when = str(saved.get("measured_at") or "")
 
-    def by_size(part: dict[str, Any]) -> dict[str, dict[int, dict[str, Any]]]:
+    def by_size(part: dict[str, Any] | None) -> dict[str, dict[int, dict[str, Any]]]:
         return {vendor: {int(n): figures for n, figures in sizes.items()} for vendor, sizes in (part or {}).items()}
 
     return by_size(raw.get("results")), by_size(raw.get("builds")), when
