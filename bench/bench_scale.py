@@ -578,7 +578,9 @@ def _child_eval(url: str) -> dict[str, Any]:
 
     with override_settings(CITYLOOP_EVALUATION_CACHE_SECONDS=0):
         try:
-            trend_cold = _once(page_reports)
+            began = time.perf_counter()
+            _once(page_reports)
+            trend_cold = time.perf_counter() - began
         except TimedOut:
             trend_cold = QUERY_LIMIT_S
             timed_out.append("eval_trend_cold_s")
