@@ -71,7 +71,13 @@ from cityloop.api.selectors import tokens_of
 from cityloop.api.services import token_create, token_revoke
 from cityloop.cases.filters import filter_cases, narrows
 from cityloop.cases.models import AttachmentKind, Case
-from cityloop.cases.selectors import case_get_for_user, cases_visible_count, cases_visible_to, deep_page_ids
+from cityloop.cases.selectors import (
+    case_get_for_user,
+    cases_visible_count,
+    cases_visible_to,
+    deep_page_ids,
+    page_rows,
+)
 from cityloop.cases.services import case_report, case_transition, users_covering
 from cityloop.cases.statuses import Action, Source
 from cityloop.catalog.models import Category, CategoryKind, Department, DepartmentKind
@@ -204,7 +210,7 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilters]) -> HttpRespons
     if ids is None:
         rows = list(queryset.values(*present.LIST_COLUMNS)[start:stop])
     else:
-        by_id = {row["id"]: row for row in queryset.order_by().filter(pk__in=ids).values(*present.LIST_COLUMNS)}
+        by_id = {row["id"]: row for row in page_rows(queryset, ids).values(*present.LIST_COLUMNS)}
         rows = [by_id[pk] for pk in ids if pk in by_id]
     now = timezone.now()
     response = json_response({

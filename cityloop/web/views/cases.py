@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from cityloop.accounts.models import Role
 from cityloop.cases.deadlines import Light
 from cityloop.cases.models import Case
-from cityloop.cases.selectors import case_get_for_user, cases_visible_count, deep_page_ids
+from cityloop.cases.selectors import case_get_for_user, cases_visible_count, deep_page_ids, page_rows
 from cityloop.cases.services import case_dispatch
 from cityloop.catalog.models import Department
 from cityloop.core.errors import CityLoopError
@@ -34,8 +34,8 @@ SORTABLE = {"number": "number", "reported_at": "reported_at", "due": "due"}
 
 
 class DeepPaginator(Paginator):
-    """A paginator whose deep pages skip rows cheaply (``deep_page_ids``): first the page's ids,
-    then those rows with their joins. Page 1 and other shallow pages keep the single query."""
+    """A paginator that reads a page in two steps (``deep_page_ids``): first the page's ids, then those rows
+    with their joins (``page_rows``)."""
 
     def page(self, number: Any) -> Page:
         number = self.validate_number(number)
@@ -47,7 +47,7 @@ class DeepPaginator(Paginator):
         ids = deep_page_ids(queryset, bottom, top)
         if ids is None:
             return super().page(number)
-        rows = {row.pk: row for row in queryset.order_by().filter(pk__in=ids)}
+        rows = {row.pk: row for row in page_rows(queryset, ids)}
         return Page([rows[pk] for pk in ids if pk in rows], number, self)
 
 
