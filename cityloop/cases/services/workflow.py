@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F, QuerySet
+from django.db.models.base import ModelState
 
 from cityloop.accounts.models import Role, User
 from cityloop.accounts.selectors import user_covers_region, user_department_ids
@@ -28,6 +29,7 @@ from cityloop.cases.models import (
     CaseFollower,
     CaseStage,
 )
+from cityloop.cases.services.batchwrite import CaseWriteBatch
 from cityloop.cases.services.reporting import (
     MAX_DESCRIPTION,
     PhotoInput,
@@ -45,6 +47,8 @@ from cityloop.cases.statuses import (
     Transition,
     transition_for,
 )
+from cityloop.catalog import cache as catalog_cache
+from cityloop.catalog import selectors as catalog_selectors
 from cityloop.catalog.models import Category, Department
 from cityloop.core.bulk import WriteBatch
 from cityloop.core.errors import CityLoopError, NotFound
@@ -122,23 +126,25 @@ def _pending(case: Case) -> ApprovalRequest | None:
     return case.approval_requests.filter(state=ApprovalState.PENDING).first()
 
 
+#: What each guard asks of the case (built once, not per check).
+_GUARD_TESTS: dict[Guard, Callable[[Case], bool]] = {
+    Guard.SELF_HANDLED: lambda case: case.self_handled,
+    Guard.CHECK_PASSED: lambda case: case.check_passed,
+    Guard.NOT_CHECK_PASSED: lambda case: not case.check_passed,
+    Guard.PENDING_RETURN: lambda case: case.pending_request == ApprovalKind.RETURN,
+    Guard.PENDING_EXTENSION: lambda case: case.pending_request == ApprovalKind.EXTENSION,
+    Guard.PENDING_SUSPENSION: lambda case: case.pending_request == ApprovalKind.SUSPENSION,
+    Guard.NO_PENDING_REQUEST: lambda case: not case.pending_request,
+    Guard.NOT_SUPERVISED: lambda case: not case.supervised,
+    Guard.SUPERVISED: lambda case: case.supervised,
+    Guard.NOT_RATED: lambda case: case.satisfaction is None,
+}
+
+
 def _check_guards(t: Transition, case: Case) -> None:
-    label = ACTION_LABELS[t.action]
     for guard in t.guards:
-        ok = {
-            Guard.SELF_HANDLED: lambda: case.self_handled,
-            Guard.CHECK_PASSED: lambda: case.check_passed,
-            Guard.NOT_CHECK_PASSED: lambda: not case.check_passed,
-            Guard.PENDING_RETURN: lambda: case.pending_request == ApprovalKind.RETURN,
-            Guard.PENDING_EXTENSION: lambda: case.pending_request == ApprovalKind.EXTENSION,
-            Guard.PENDING_SUSPENSION: lambda: case.pending_request == ApprovalKind.SUSPENSION,
-            Guard.NO_PENDING_REQUEST: lambda: not case.pending_request,
-            Guard.NOT_SUPERVISED: lambda: not case.supervised,
-            Guard.SUPERVISED: lambda: case.supervised,
-            Guard.NOT_RATED: lambda: case.satisfaction is None,
-        }[guard]()
-        if not ok:
-            raise InvalidTransition(f"案卷 {case.number} 当前不能“{label}”（{_guard_reason(guard)}）")
+        if not _GUARD_TESTS[guard](case):
+            raise InvalidTransition(f"案卷 {case.number} 当前不能“{ACTION_LABELS[t.action]}”（{_guard_reason(guard)}）")
 
 
 def _guard_reason(guard: Guard) -> str:
@@ -248,9 +254,10 @@ def case_transition_many(
     done: list[tuple[Case, CaseEvent, TransitionInput, list[Any]]] = []
     callbacks: list[Callable[[], None]] = []
     changed_status: list[tuple[Case, CaseEvent]] = []
-    with transaction.atomic():
+    # A batch asks once for the recipients its effects name (department handlers, dispatchers of a region).
+    with transaction.atomic(), (_remembering_recipients() if len(items) > 1 else nullcontext()):
         cases = _lock_and_load([i.case.pk if isinstance(i.case, Case) else i.case for i in items])
-        writes = WriteBatch()
+        writes = CaseWriteBatch()
         for item, t, note, stored in prepared:
             case_id = item.case.pk if isinstance(item.case, Case) else item.case
             try:
@@ -304,9 +311,11 @@ def _lock_and_load(ids: list[Any]) -> dict[Any, Case]:
     """Lock the cases' rows and load them with what checks and effects read, plus their open stages."""
     wanted = {pk for pk in ids if pk is not None}
     cases = {c.pk: c for c in Case.objects.filter(pk__in=wanted).select_for_update()}
-    _attach(cases.values(), "category", Category.objects.select_related("parent"))
-    _attach(cases.values(), "community", Region.objects.defer("boundary_wkb"))
-    _attach(cases.values(), "department", Department.objects.all())
+    # Categories, communities and departments come from the catalogue's in-process snapshot (the one
+    # routing and limits read); rows newer than the snapshot are queried.
+    _attach(cases.values(), "category", Category.objects.select_related("parent"), _categories_by_id())
+    _attach(cases.values(), "community", Region.objects.defer("boundary_wkb"), catalog_selectors.communities_by_id())
+    _attach(cases.values(), "department", Department.objects.all(), _departments_by_id())
     open_stages: dict[Any, CaseStage | None] = dict.fromkeys(cases)
     for row in CaseStage.objects.filter(case_id__in=list(cases), ended_at__isnull=True).order_by("started_at", "id"):
         open_stages[row.case_id] = row
@@ -321,11 +330,30 @@ def _lock_and_load(ids: list[Any]) -> dict[Any, Case]:
     return cases
 
 
-def _attach(cases: Iterable[Case], name: str, query: QuerySet[Any]) -> None:
-    """Load ``name`` of every case with one query (each distinct row once) and cache it on the cases."""
+def _categories_by_id() -> dict[int, Category]:
+    """Every category (with its parent) by id, from the catalogue snapshot."""
+    rows: dict[int, Category] = catalog_cache.current().part(
+        "cases.categories_by_id", lambda: {c.pk: c for c in catalog_selectors.categories_by_code().values()}
+    )
+    return rows
+
+
+def _departments_by_id() -> dict[int, Department]:
+    """Every department by id, from the catalogue snapshot."""
+    rows: dict[int, Department] = catalog_cache.current().part(
+        "cases.departments_by_id", lambda: Department.objects.in_bulk()
+    )
+    return rows
+
+
+def _attach(cases: Iterable[Case], name: str, query: QuerySet[Any], known: dict[Any, Any] | None = None) -> None:
+    """Cache ``name`` of every case on it: from ``known`` rows, the others with one query (each row once)."""
     field = Case._meta.get_field(name)
     ids = {getattr(case, field.attname) for case in cases} - {None}  # type: ignore[union-attr]
-    rows = query.in_bulk(ids) if ids else {}
+    rows = {pk: known[pk] for pk in ids if pk in known} if known else {}
+    missing = ids - rows.keys()
+    if missing:
+        rows.update(query.in_bulk(missing))
     for case in cases:
         value = getattr(case, field.attname)  # type: ignore[union-attr]
         if value is not None:
@@ -366,9 +394,13 @@ def _snapshot(case: Case) -> tuple[dict[str, Any], dict[str, Any] | None]:
 
 
 def _state_of(obj: Any) -> dict[str, Any]:
+    """A copy of ``obj.__dict__`` with its own ``_state`` and relation cache (what ``copy.copy`` of the
+    ``ModelState`` gives, without its generic and, per action, costly reduce/reconstruct)."""
     state = dict(obj.__dict__)
-    state["_state"] = copy.copy(obj._state)
-    state["_state"].fields_cache = dict(obj._state.fields_cache)
+    model_state = ModelState()
+    model_state.__dict__.update(obj._state.__dict__)
+    model_state.fields_cache = dict(obj._state.fields_cache)
+    state["_state"] = model_state
     return state
 
 
@@ -384,11 +416,8 @@ def _restore(case: Case, snapshot: tuple[dict[str, Any], dict[str, Any] | None])
 
 def _send_after_commit(callbacks: list[Callable[[], None]], changed: list[tuple[Case, CaseEvent]]) -> None:
     """Run the actions' notifications and tell followers of every status change, as one batch."""
-    token = _recipients_memo.set({})
-    try:
+    with _remembering_recipients():
         _send_batch(callbacks, changed)
-    finally:
-        _recipients_memo.reset(token)
 
 
 def _send_batch(callbacks: list[Callable[[], None]], changed: list[tuple[Case, CaseEvent]]) -> None:
@@ -429,7 +458,7 @@ def department_users(department_id: int | None) -> list[User]:
     memo = _recipients_memo.get()
     if memo is None:
         return list(User.objects.filter(departments__id=department_id, is_active=True, role=Role.HANDLER))
-    if not memo:  # the first question of a batch: every department's handlers with one query
+    if None not in memo:  # the first question of a batch: every department's handlers with one query
         memo[None] = []
         handlers = User.objects.filter(is_active=True, role=Role.HANDLER, departments__isnull=False)
         for user in handlers.annotate(department_key=F("departments__id")).distinct():
@@ -438,5 +467,27 @@ def department_users(department_id: int | None) -> list[User]:
 
 
 def users_covering(case: Case, roles: Iterable[Role]) -> list[User]:
-    users = User.objects.filter(role__in=list(roles), is_active=True).prefetch_related("regions")
+    """The active users of ``roles`` whose region scope covers the case (the users of those roles, and
+    their scopes, are remembered while one batch's actions and notifications run)."""
+    wanted = list(roles)
+    memo = _recipients_memo.get()
+    key = ("covering", tuple(sorted(wanted)))
+    users = memo.get(key) if memo is not None else None
+    if users is None:
+        users = list(User.objects.filter(role__in=wanted, is_active=True).prefetch_related("regions"))
+        if memo is not None:
+            memo[key] = users
     return [u for u in users if user_covers_region(u, case.community)]
+
+
+@contextmanager
+def _remembering_recipients() -> Iterator[None]:
+    """Remember recipients (department handlers, users covering a region) until the block ends."""
+    if _recipients_memo.get() is not None:
+        yield
+        return
+    token = _recipients_memo.set({})
+    try:
+        yield
+    finally:
+        _recipients_memo.reset(token)
