@@ -158,7 +158,7 @@ def _one(conn: Any, query: str, params: tuple[Any, ...] = ()) -> Any:
 STATEMENTS = r"""
     SELECT coalesce(sum(calls) FILTER (WHERE query ILIKE 'select%%' AND query LIKE '%%"cases_case"%%'), 0),
            coalesce(sum(calls) FILTER (WHERE query ILIKE 'select%%'), 0),
-           coalesce(sum(calls) FILTER (WHERE query ILIKE 'insert into "cases_case"%%'), 0),
+           coalesce(sum(rows) FILTER (WHERE query ILIKE 'insert into "cases_case"%%'), 0),
            coalesce(sum(calls) FILTER (WHERE query ~* '^\s*(insert|update|delete)'), 0)
       FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
      WHERE d.datname = %s
@@ -166,7 +166,8 @@ STATEMENTS = r"""
 
 
 def statement_counts(conn: Any) -> dict[str, int]:
-    """Statements run on one cluster in the cityloop database so far (pg_stat_statements)."""
+    """Statements run on one cluster in the cityloop database so far (pg_stat_statements); for cases_case
+    the rows inserted, since concurrent reports share one INSERT (group commit)."""
     row = conn.execute(STATEMENTS, (DATABASE,)).fetchone()
     stats = conn.execute("SELECT xact_commit, tup_returned, tup_fetched FROM pg_stat_database WHERE datname = %s",
                          (DATABASE,)).fetchone()
@@ -748,7 +749,7 @@ def summary(result: dict[str, Any]) -> str:
         f"replication: worst replay lag {result['max_replay_lag_s']} s, worst {result['max_bytes_behind']:,} bytes "
         f"behind ({result['lag_samples']} samples); caught up {result['catch_up_s']} s after the last report",
         f"statements during the load — primary: {s['primary']['case_selects']} SELECTs on cases_case, "
-        f"{s['primary']['case_inserts']} INSERTs into cases_case, {s['primary']['writes']} writes in all; "
+        f"{s['primary']['case_inserts']} rows inserted into cases_case, {s['primary']['writes']} writes in all; "
         f"replica: {s['replica']['case_selects']} SELECTs on cases_case, {s['replica']['writes']} writes",
         f"web workers' CPU seconds during the load: {result['worker_cpu_s']}",
     ]
