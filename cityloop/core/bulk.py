@@ -109,19 +109,27 @@ class WriteBatch:
     def __bool__(self) -> bool:
         return bool(self._new) or bool(self._changed)
 
+    def insert(self, rows: Sequence[models.Model]) -> None:
+        """Write new rows whose ids are not read back (a subclass may write them more cheaply)."""
+        bulk_insert(rows)
+
+    def update(self, rows: Sequence[models.Model], field_names: list[str]) -> None:
+        """Write ``field_names`` of changed rows (a subclass may write them more cheaply)."""
+        bulk_save(rows, field_names)
+
     def flush(self) -> None:
         """Insert the new rows, then update the changed ones (grouped by the set of fields changed)."""
         for model, rows in self._new.items():
             if model in self._need_ids:
                 model._default_manager.bulk_create(rows)
             else:
-                bulk_insert(rows)
+                self.insert(rows)
         for rows_by_pk in self._changed.values():
             by_fields: dict[frozenset[str], list[models.Model]] = {}
             for obj, names in rows_by_pk.values():
                 by_fields.setdefault(frozenset(names), []).append(obj)
             for field_names, objects in by_fields.items():
-                bulk_save(objects, sorted(field_names))
+                self.update(objects, sorted(field_names))
         self._new.clear()
         self._changed.clear()
         self._need_ids.clear()

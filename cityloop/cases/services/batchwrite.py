@@ -46,21 +46,11 @@ Converter = Callable[[models.Model], Any]
 class CaseWriteBatch(WriteBatch):
     """``WriteBatch`` whose flush writes the same rows with cheaper statements (see the module)."""
 
-    def flush(self) -> None:
-        for model, rows in self._new.items():
-            if model in self._need_ids:
-                model._default_manager.bulk_create(rows)
-            else:
-                insert_rows(rows)
-        for rows_by_pk in self._changed.values():
-            by_fields: dict[frozenset[str], list[models.Model]] = {}
-            for obj, names in rows_by_pk.values():
-                by_fields.setdefault(frozenset(names), []).append(obj)
-            for field_names, objects in by_fields.items():
-                update_rows(objects, sorted(field_names))
-        self._new.clear()
-        self._changed.clear()
-        self._need_ids.clear()
+    def insert(self, rows: Sequence[models.Model]) -> None:
+        insert_rows(rows)
+
+    def update(self, rows: Sequence[models.Model], field_names: list[str]) -> None:
+        update_rows(rows, field_names)
 
 
 def insert_rows(objects: Sequence[models.Model]) -> int:

@@ -40,6 +40,23 @@ def start(group, items):
     return answers, threads
 
 
+def queued_behind_a_write(group, writer, items):
+    """Start a call of 1 whose write blocks, queue ``items`` behind it, then let the write finish; return
+    what the first call and the queued ones got."""
+    first, first_threads = start(group, [1])
+    first_threads[0].start()
+    assert writer.entered.wait(10)
+    answers, threads = start(group, items)
+    for t in threads:
+        t.start()
+    while len(group._waiting) < len(items):  # all are queued behind the write under way
+        threading.Event().wait(0.001)
+    writer.release.set()
+    for t in [*first_threads, *threads]:
+        t.join(10)
+    return first, answers
+
+
 def test_a_lone_call_is_written_at_once_on_its_own():
     writer = Recorder()
     writer.release.set()
@@ -51,17 +68,7 @@ def test_a_lone_call_is_written_at_once_on_its_own():
 def test_calls_arriving_during_a_write_go_together_in_the_next_one():
     writer = Recorder()
     group = GroupCommit(writer)
-    first, first_threads = start(group, [1])
-    first_threads[0].start()
-    assert writer.entered.wait(10)
-    answers, threads = start(group, [2, 3, 4, 5])
-    for t in threads:
-        t.start()
-    while len(group._waiting) < 4:  # all four are queued behind the write under way
-        threading.Event().wait(0.001)
-    writer.release.set()
-    for t in [*first_threads, *threads]:
-        t.join(10)
+    first, answers = queued_behind_a_write(group, writer, [2, 3, 4, 5])
     assert first == {1: 10}
     assert answers == {2: 20, 3: 30, 4: 40, 5: 50}
     assert writer.batches[0] == [1] and sorted(writer.batches[1]) == [2, 3, 4, 5] and len(writer.batches) == 2
@@ -71,17 +78,7 @@ def test_calls_arriving_during_a_write_go_together_in_the_next_one():
 def test_an_error_reaches_only_the_caller_whose_item_caused_it():
     writer = Recorder()
     group = GroupCommit(writer)
-    first, first_threads = start(group, [1])
-    first_threads[0].start()
-    assert writer.entered.wait(10)
-    answers, threads = start(group, [2, -3, 4])
-    for t in threads:
-        t.start()
-    while len(group._waiting) < 3:
-        threading.Event().wait(0.001)
-    writer.release.set()
-    for t in [*first_threads, *threads]:
-        t.join(10)
+    _, answers = queued_behind_a_write(group, writer, [2, -3, 4])
     assert answers[2] == 20 and answers[4] == 40
     assert isinstance(answers[-3], ValueError) and "-3" in str(answers[-3])
     assert group.stats.retried_alone == 3
@@ -90,17 +87,7 @@ def test_an_error_reaches_only_the_caller_whose_item_caused_it():
 def test_batches_are_capped_and_the_lead_passes_on():
     writer = Recorder()
     group = GroupCommit(writer, max_batch=2)
-    first, first_threads = start(group, [1])
-    first_threads[0].start()
-    assert writer.entered.wait(10)
-    answers, threads = start(group, [2, 3, 4, 5, 6])
-    for t in threads:
-        t.start()
-    while len(group._waiting) < 5:
-        threading.Event().wait(0.001)
-    writer.release.set()
-    for t in [*first_threads, *threads]:
-        t.join(10)
+    _, answers = queued_behind_a_write(group, writer, [2, 3, 4, 5, 6])
     assert answers == {i: i * 10 for i in (2, 3, 4, 5, 6)}
     assert [len(b) for b in writer.batches] == [1, 2, 2, 1]
     assert not group._leading and not group._waiting
