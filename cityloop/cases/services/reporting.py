@@ -222,14 +222,6 @@ def case_report(
     return REPORT_GROUP.submit(item)
 
 
-def _report_group_many(items: Sequence[ReportInput]) -> list[ReportResult]:
-    return case_report_many(items)
-
-
-#: Concurrent ``case_report`` calls of this process, written in one transaction each time (group commit).
-REPORT_GROUP: GroupCommit[ReportInput, ReportResult] = GroupCommit(_report_group_many, max_batch=100)
-
-
 def _check(item: ReportInput) -> _Checked:
     try:
         source = Source(item.source)
@@ -329,6 +321,10 @@ def case_report_many(items: Sequence[ReportInput]) -> list[ReportResult]:
             assert first is not None
             results[position] = ReportResult(first.case, created=False, duplicates=first.duplicates)
     return [r for r in results if r is not None]
+
+
+#: Concurrent ``case_report`` calls of this process, written in one transaction each time (group commit).
+REPORT_GROUP: GroupCommit[ReportInput, ReportResult] = GroupCommit(case_report_many, max_batch=100)
 
 
 def _known_keys(keys: list[str | None]) -> dict[str, Case]:
@@ -455,8 +451,8 @@ def _duplicates_for(reports: list[tuple[int, float, float, datetime]]) -> list[l
     query per 500 nearby grids.
 
     A case within the duplicate distance lies in a grid that comes within that distance of the report, so
-    the query reads the index ``case_grid_category_time_idx`` for those few grids only: its cost does not
-    grow with the city's daily volume.
+    the query asks for those few grids and the time window only (read through the leading ``grid`` column of
+    ``case_grid_category_time_idx``); its cost does not grow with the city's daily volume.
     """
     if not reports:
         return []
