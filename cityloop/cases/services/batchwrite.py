@@ -53,35 +53,52 @@ class CaseWriteBatch(WriteBatch):
         update_rows(rows, field_names)
 
 
-def insert_rows(objects: Sequence[models.Model]) -> int:
-    """Insert ``objects`` (ids not read back), like ``core.bulk.bulk_insert``."""
+def insert_rows(objects: Sequence[models.Model], *, read_ids: bool = False) -> int:
+    """Insert ``objects``, like ``core.bulk.bulk_insert``; with ``read_ids`` each object gets its new id,
+    as ``bulk_create`` gives it (PostgreSQL: ``RETURNING``, in the order the rows were inserted, which
+    Django's ``bulk_create`` relies on too; SQLite: one cached statement per row and its row id)."""
     if not objects:
         return 0
     model = type(objects[0])
     meta = model._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]
-    connection = connections[router.db_for_write(model)]
+    alias = router.db_for_write(model)
+    connection = connections[alias]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
     converters = [_converter(f, connection, add=True) for f in fields]
     params = [[convert(obj) for convert in converters] for obj in objects]
     head = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES "
     row_sql = f"({', '.join(['%s'] * len(fields))})"
+    pk = meta.pk
+    assert pk is not None
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # One statement: a column of values per parameter (short, constant SQL that psycopg caches).
             # Rows are numbered and inserted in the given order, so their ids follow it as with executemany.
             arrays = ", ".join(f"%s::{_cast_type(f, connection)}[]" for f in fields)
             names = ", ".join(f"c{i}" for i in range(len(fields)))
+            returning = f" RETURNING {quote(pk.column)}" if read_ids else ""
             cursor.execute(
                 f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT {names} FROM unnest({arrays}) "
-                f"WITH ORDINALITY AS v({names}, n) ORDER BY n",
+                f"WITH ORDINALITY AS v({names}, n) ORDER BY n{returning}",
                 [list(c) for c in zip(*params, strict=True)],
             )
+            if read_ids:
+                ids = [row[0] for row in cursor.fetchall()]
+                if len(ids) != len(objects):  # pragma: no cover - the database broke its promise
+                    raise RuntimeError("INSERT … RETURNING gave back a different number of rows")
+                for obj, pk_value in zip(objects, ids, strict=True):
+                    obj.pk = pk_value
+        elif read_ids:
+            for obj, row in zip(objects, params, strict=True):
+                cursor.execute(head + row_sql, row)
+                obj.pk = cursor.lastrowid
         else:
             cursor.executemany(head + row_sql, params)
     for obj in objects:
         obj._state.adding = False
+        obj._state.db = alias
     return len(params)
 
 

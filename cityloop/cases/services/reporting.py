@@ -7,7 +7,7 @@ import math
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
 import numpy as np
@@ -29,6 +29,7 @@ from cityloop.cases.models import (
     CaseStage,
 )
 from cityloop.cases.selectors import routing_proposal
+from cityloop.cases.services.batchwrite import insert_rows, update_rows
 from cityloop.cases.statuses import (
     OPEN_STATUSES,
     SOURCES_NEEDING_VERIFICATION,
@@ -38,7 +39,6 @@ from cityloop.cases.statuses import (
 )
 from cityloop.catalog import selectors as catalog_selectors
 from cityloop.catalog.models import Category, Stage, Urgency
-from cityloop.core.bulk import bulk_insert, bulk_save
 from cityloop.core.crs import geodesic_distance_m, to_wgs84
 from cityloop.core.errors import OutsideCity, ValidationFailed
 from cityloop.core.group_commit import GroupCommit, write_turn
@@ -331,10 +331,25 @@ def _known_keys(keys: list[str | None]) -> dict[str, Case]:
     wanted = [k for k in keys if k]
     if not wanted:
         return {}
-    seen = dict(Case.objects.filter(idempotency_key__in=wanted).values_list("pk", "idempotency_key"))
+    column = connection.ops.quote_name("idempotency_key")
+    condition, params = _one_of(column, wanted)
+    with connection.cursor() as cursor:  # one short statement: asked once per batch of reports
+        cursor.execute(f"SELECT id FROM {_CASE_TABLE} WHERE {condition}", params)
+        seen = [row[0] for row in cursor.fetchall()]
     if not seen:
         return {}
     return {c.idempotency_key: c for c in Case.objects.filter(pk__in=seen) if c.idempotency_key}
+
+
+_CASE_TABLE = Case._meta.db_table
+
+
+def _one_of(column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+    """``column IN (…)`` for raw SQL: on PostgreSQL ``= ANY(%s)`` with one array parameter, a statement
+    that reads the same whatever the number of values (psycopg parses it once), elsewhere one ``%s`` each."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [list(values)]
+    return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
 
 
 @dataclass(frozen=True)
@@ -396,10 +411,10 @@ def _write(fresh: list[tuple[int, _Checked]], places: list[_Place]) -> dict[int,
         first_stage = Stage.ACCEPT if c.source in SOURCES_NEEDING_VERIFICATION else Stage.REGISTER
         stages.append(deadlines.stage_start(case, first_stage, at=c.at, calendar=calendar, save=False))
         cases.append(case)
-    Case.objects.bulk_create(cases)
+    insert_rows(cases, read_ids=True)
     for stage, case in zip(stages, cases, strict=True):
         stage.case = case
-    bulk_insert(stages)
+    insert_rows(stages)
     events = [
         CaseEvent(
             case=case, action=Action.REPORT, from_status="", to_status=CaseStatus.REPORTED, actor=c.item.reporter,
@@ -412,11 +427,8 @@ def _write(fresh: list[tuple[int, _Checked]], places: list[_Place]) -> dict[int,
         )
         for (_, c), case in zip(fresh, cases, strict=True)
     ]
-    if any(c.before or c.after for _, c in fresh):
-        CaseEvent.objects.bulk_create(events)  # the photos refer to their event
-    else:
-        bulk_insert(events)
-    bulk_insert(
+    insert_rows(events, read_ids=any(c.before or c.after for _, c in fresh))  # photos refer to their event
+    insert_rows(
         [CaseFollower(case=case, user=c.item.reporter, name=c.reporter_name, phone=c.reporter_phone)
          for (_, c), case in zip(fresh, cases, strict=True)]
     )
@@ -439,7 +451,7 @@ def _number(cases: list[Case]) -> None:
     for year, block in sorted(by_year.items()):
         for case, number in zip(block, _take_numbers(year, len(block)), strict=True):
             case.number = number
-        bulk_save(block, ["number"])
+        update_rows(block, ["number"])
 
 
 #: Grid ids per duplicate query (well under every database's limit on parameters).
@@ -464,25 +476,30 @@ def _duplicates_for(reports: list[tuple[int, float, float, datetime]]) -> list[l
     near = get_grid_index().grids_near([r[1] for r in reports], [r[2] for r in reports],
                                        margin_lon=margin_lon, margin_lat=margin_lat)
     grids = sorted({int(g) for found in near for g in found})
-    rows: list[tuple[int, int, float, float, datetime, str]] = []
-    for start in range(0, len(grids), _GRID_CHUNK):
-        rows.extend(
-            Case.objects.filter(
-                grid_id__in=grids[start:start + _GRID_CHUNK],
-                reported_at__gte=min(r[3] for r in reports) - window,
-                reported_at__lte=max(r[3] for r in reports),
-            ).order_by().values_list("id", "category_id", "lon", "lat", "reported_at", "status")
-        )
+    rows: list[tuple[int, int, float, float, Any, str]] = []
+    earliest = min(r[3] for r in reports) - window
+    latest = max(r[3] for r in reports)
+    time_field = Case._meta.get_field("reported_at")
+    bounds = [time_field.get_db_prep_value(t, connection) for t in (earliest, latest)]
+    with connection.cursor() as cursor:
+        for start in range(0, len(grids), _GRID_CHUNK):
+            condition, params = _one_of("grid_id", grids[start:start + _GRID_CHUNK])
+            cursor.execute(
+                f"SELECT id, category_id, lon, lat, reported_at, status FROM {_CASE_TABLE} "
+                f"WHERE {condition} AND reported_at >= %s AND reported_at <= %s",
+                [*params, *bounds],
+            )
+            rows.extend(cursor.fetchall())
     # Category and status are checked here: a condition on either in the query leads SQLite (which keeps no
     # statistics unless ANALYZE runs) to the index by category and time, i.e. every recent case of the category.
     categories = {r[0] for r in reports}
-    by_category: dict[int, list[tuple[int, float, float, datetime]]] = {}
+    by_category: dict[int, list[tuple[int, float, float, Any]]] = {}
     for pk, category_id, x, y, reported_at, status in rows:
         if category_id in categories and status in OPEN_STATUSES:
             by_category.setdefault(category_id, []).append((pk, x, y, reported_at))
     arrays = {
         category_id: (np.array([r[0] for r in found]), np.array([r[1] for r in found]),
-                      np.array([r[2] for r in found]), np.array([r[3].timestamp() for r in found]))
+                      np.array([r[2] for r in found]), np.array([_timestamp(r[3]) for r in found]))
         for category_id, found in by_category.items()
     }
     result: list[list[int]] = []
@@ -496,6 +513,15 @@ def _duplicates_for(reports: list[tuple[int, float, float, datetime]]) -> list[l
         close &= geodesic_distance_m(lon, lat, xs, ys) <= distance
         result.append(sorted(int(pk) for pk in ids[close]))
     return result
+
+
+def _timestamp(value: datetime | str) -> float:
+    """Seconds since the epoch of a time read with raw SQL (SQLite hands back the naive UTC text)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.timestamp()
 
 
 def actor_name(user: User | None, fallback: str = "") -> str:

@@ -173,6 +173,17 @@ def test_insert_rows_and_update_rows_store_what_bulk_insert_and_bulk_save_store(
     assert fast == core and len(fast) == 3
 
 
+def test_insert_rows_reading_ids_gives_each_object_the_id_of_its_own_row(city, people):
+    cases = _cases(city, people, 2)
+    events = [CaseEvent(case=cases[n % 2], action="warn", from_status="", to_status="", actor_role="system",
+                        actor_name=f"第 {n} 条", created_at=MONDAY_9) for n in range(5)]
+    assert insert_rows(events, read_ids=True) == 5
+    assert all(e.pk and not e._state.adding for e in events)
+    stored = dict(CaseEvent.objects.filter(pk__in=[e.pk for e in events]).values_list("pk", "actor_name"))
+    assert stored == {e.pk: e.actor_name for e in events}
+    assert [e.pk for e in events] == sorted(e.pk for e in events)  # in the order given
+
+
 def test_a_batch_asks_once_for_the_dispatchers_of_a_region(city, people, django_capture_on_commit_callbacks):
     cases = _cases(city, people, 6)
     for action, actor, data in [(Action.SEND_VERIFY, people.operator, {"inspector": people.inspector}),
