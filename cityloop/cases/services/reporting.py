@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import math
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -29,7 +28,7 @@ from cityloop.cases.models import (
     CaseStage,
 )
 from cityloop.cases.selectors import routing_proposal
-from cityloop.cases.services.batchwrite import insert_rows, update_rows
+from cityloop.cases.services.batchwrite import insert_rows
 from cityloop.cases.statuses import (
     OPEN_STATUSES,
     SOURCES_NEEDING_VERIFICATION,
@@ -396,7 +395,7 @@ def _write(fresh: list[tuple[int, _Checked]], places: list[_Place]) -> dict[int,
     stages: list[CaseStage] = []
     for n, ((_, c), place) in enumerate(zip(fresh, places, strict=True)):
         case = Case(
-            number=f"~{uuid.uuid4().hex[:19]}", source=c.source,
+            source=c.source,
             category=c.category, urgency=c.item.urgency, description=c.description, address=c.address,
             lon=c.lon, lat=c.lat, grid_id=place.grid_id, community=place.community, street_id=place.street_id,
             district_id=place.district_id, asset_code=c.item.asset_code, asset=c.asset,
@@ -411,6 +410,7 @@ def _write(fresh: list[tuple[int, _Checked]], places: list[_Place]) -> dict[int,
         first_stage = Stage.ACCEPT if c.source in SOURCES_NEEDING_VERIFICATION else Stage.REGISTER
         stages.append(deadlines.stage_start(case, first_stage, at=c.at, calendar=calendar, save=False))
         cases.append(case)
+    _number(cases)
     insert_rows(cases, read_ids=True)
     for stage, case in zip(stages, cases, strict=True):
         stage.case = case
@@ -437,13 +437,15 @@ def _write(fresh: list[tuple[int, _Checked]], places: list[_Place]) -> dict[int,
             attach_photos(case, event, c.before, AttachmentKind.BEFORE, c.item.reporter)
         if c.after:
             attach_photos(case, event, c.after, AttachmentKind.AFTER, c.item.reporter)
-    _number(cases)
     return {position: case for (position, _), case in zip(fresh, cases, strict=True)}
 
 
 def _number(cases: list[Case]) -> None:
-    """Give the new cases their numbers, last, so the year's sequence row stays locked only until commit
-    (the rows went in under placeholder numbers; concurrent reports wait for the number, not the inserts)."""
+    """Give the new cases their numbers before they are inserted: the transaction's first write, so a
+    concurrent writer waits on the year's sequence row before it has written (or locked) anything else.
+
+    (Numbering after the inserts, under placeholder numbers, wrote every case row twice: on PostgreSQL the
+    update of an indexed column adds a new entry to each of the table's indexes.)"""
     zone = timezone.get_current_timezone()
     by_year: dict[int, list[Case]] = {}
     for case in cases:
@@ -451,7 +453,6 @@ def _number(cases: list[Case]) -> None:
     for year, block in sorted(by_year.items()):
         for case, number in zip(block, _take_numbers(year, len(block)), strict=True):
             case.number = number
-        update_rows(block, ["number"])
 
 
 #: Grid ids per duplicate query (well under every database's limit on parameters).
