@@ -38,7 +38,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 WORKERS = 2
-THREADS = 4
+#: Threads per worker. Concurrent reports of one worker are written in one transaction (group commit), so
+#: more threads make larger groups (the run measures the reports with 4 threads too).
+THREADS = 8
+FEWER_THREADS = 4
 CONNECTIONS = 16
 LIST_URL = "/api/v1/cases?page_size=20"
 FILTERED_URL = "/api/v1/cases?status=reported&category=01&page_size=20"
@@ -56,14 +59,14 @@ def _server_binary(name: str) -> str | None:
     return str(candidate) if candidate.exists() else shutil.which(name)
 
 
-def _server_command(server: str, port: int) -> list[str]:
-    """Two workers of the chosen WSGI server on 127.0.0.1:port."""
+def _server_command(server: str, port: int, threads: int = THREADS) -> list[str]:
+    """Two workers of the chosen WSGI server on 127.0.0.1:port, ``threads`` each."""
     if server == "granian":
         return [_server_binary("granian") or "granian", "--interface", "wsgi", "--workers", str(WORKERS),
-                "--blocking-threads", str(THREADS), "--host", "127.0.0.1", "--port", str(port),
+                "--blocking-threads", str(threads), "--host", "127.0.0.1", "--port", str(port),
                 "--log-level", "error", "--backlog", "2048", "config.wsgi:application"]
     return [_server_binary("gunicorn") or "gunicorn", "config.wsgi:application", "--workers", str(WORKERS),
-            "--worker-class", "gthread", "--threads", str(THREADS), "--bind", f"127.0.0.1:{port}",
+            "--worker-class", "gthread", "--threads", str(threads), "--bind", f"127.0.0.1:{port}",
             "--log-level", "error", "--backlog", "2048"]
 
 
@@ -140,12 +143,15 @@ def _environment(folder: Path, database_url: str) -> dict[str, str]:
 def _post_script(folder: Path, key: str, points: list[tuple[float, float]]) -> Path:
     rows = ",".join(f"{{{x},{y}}}" for x, y in points)
     codes = ",".join(f'"{c}"' for c in CATEGORIES)
-    run_id = f"{random.randrange(16**8):08x}"
     script = folder / "post.lua"
     script.write_text(textwrap.dedent(f"""
         local points = {{{rows}}}
         local codes = {{{codes}}}
         local n = 0
+        local run = "0"
+        init = function(args)
+          run = args[1]  -- a fresh value for every wrk run, so no run repeats an earlier run's keys
+        end
         request = function()
           n = n + 1
           local p = points[(n % #points) + 1]
@@ -154,7 +160,7 @@ def _post_script(folder: Path, key: str, points: list[tuple[float, float]]) -> P
           local headers = {{}}
           headers["Content-Type"] = "application/json"
           headers["Authorization"] = "Bearer {key}"
-          headers["Idempotency-Key"] = "bench-{run_id}-" .. n
+          headers["Idempotency-Key"] = "bench-" .. run .. "-" .. n
           return wrk.format("POST", "/api/v1/cases", headers, body)
         end
     """))
@@ -170,7 +176,8 @@ def _get_script(folder: Path, key: str | None, name: str) -> Path:
 
 def _wrk(url: str, script: Path, seconds: int, connections: int = CONNECTIONS) -> dict[str, Any]:
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s", "-s", str(script), url],
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s", "-s", str(script), url,
+         "--", f"{random.randrange(16**12):012x}"],
         capture_output=True, text=True, check=True, timeout=seconds + 60,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
@@ -218,11 +225,12 @@ def _wait_ready(base: str, server: subprocess.Popen[bytes], timeout: float = 60)
     raise RuntimeError("the server did not answer /api/v1/health in time")
 
 
-def _serve(server: str, env: dict[str, str], plan: list[tuple[str, Path, str]], seconds: int) -> dict[str, Any]:
+def _serve(server: str, env: dict[str, str], plan: list[tuple[str, Path, str]], seconds: int,
+           threads: int = THREADS) -> dict[str, Any]:
     """Start the server, warm every URL up, then measure each (name, wrk script, path) in turn."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(_server_command(server, port), env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+    process = subprocess.Popen(_server_command(server, port, threads), env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         _wait_ready(base, process)
@@ -268,6 +276,9 @@ def measure(database: str, database_url: str, *, quick: bool, server: str) -> di
         uncached = [("hello_2", hello, "/api/v1/health"), ("list_uncached", listing, LIST_URL),
                     ("filtered_uncached", listing, FILTERED_URL)]
         figures.update(_serve(server, {**env, "BENCH_LIST_CACHE_SECONDS": "0"}, uncached, seconds))
+        # The reports once more with fewer threads per worker: smaller groups per commit.
+        fewer = [("hello_3", hello, "/api/v1/health"), ("post_fewer_threads", post, "/api/v1/cases")]
+        figures.update(_serve(server, env, fewer, seconds, threads=FEWER_THREADS))
         return {"database": database, "server": server, "setup_s": setup_s, "seeded_cases": n_cases,
                 "seconds": seconds, **figures}
 
@@ -292,6 +303,8 @@ def _drop_postgres(base_url: str, name: str) -> None:
 FIGURES = (
     # key, label, baseline key, target requests/s, target p99 (ms)
     ("post", "POST /api/v1/cases (report, JSON)", "hello", 300, 200),
+    ("post_fewer_threads", f"POST /api/v1/cases with {FEWER_THREADS} threads per worker (not {THREADS})", "hello_3",
+     None, None),
     ("list", "GET /api/v1/cases (first page of 20 with the total; 1 s micro-cache, as shipped)", "hello", 1000, None),
     ("list_uncached", "GET /api/v1/cases, micro-cache off", "hello_2", None, None),
     ("filtered_uncached", "GET /api/v1/cases?status=reported&category=01 (FilterSet), micro-cache off", "hello_2",
@@ -351,7 +364,8 @@ def run(quick: bool = False, databases: tuple[str, ...] = ("sqlite", "postgres")
         f"{r['database']}: {r['seeded_cases']} seeded cases (setup {r['setup_s']:.0f} s); "
         + ", ".join(f"{k} {r[k]['requests']} requests, p50 {r[k]['p50_ms']:.1f} ms, non-2xx {r[k]['non_2xx']}"
                     + (f", socket errors {r[k]['socket_errors']}" if r[k]["socket_errors"] else "")
-                    for k in ("hello", "list", "post", "hello_2", "list_uncached", "filtered_uncached"))
+                    for k in ("hello", "list", "post", "hello_2", "list_uncached", "filtered_uncached", "hello_3",
+                              "post_fewer_threads"))
         for r in results
     )
     load = os.getloadavg()[0]
@@ -364,7 +378,10 @@ def run(quick: bool = False, databases: tuple[str, ...] = ("sqlite", "postgres")
         f"page for 1 s per user and query (CITYLOOP_API_LIST_CACHE_SECONDS); the uncached figures come from a "
         f"second start with it off, beside their own health baseline (hello_2). 'Requests per server CPU-second' divides the requests served by the CPU time the server's "
         f"processes used meanwhile: unlike requests/s it does not depend on what else runs on the machine; two "
-        f"idle cores give at most twice that (less what wrk uses). {detail}.{skipped}"
+        f"idle cores give at most twice that (less what wrk uses). Reports are measured again on a third start "
+        f"with {FEWER_THREADS} threads per worker, beside its own health baseline (hello_3): a worker writes the "
+        f"reports its threads receive at the same moment in one transaction, so fewer threads mean smaller "
+        f"groups. {detail}.{skipped}"
     )
     return {"name": "api", "title": f"REST API under load ({server} + wrk)", "rows": rows, "notes": notes,
             "raw": results}
