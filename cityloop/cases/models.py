@@ -37,16 +37,21 @@ class Case(models.Model):
 
     number = models.CharField("案卷编号", max_length=20, unique=True)
     source = models.CharField("来源", max_length=20, choices=Source.choices, db_index=True)
-    category = models.ForeignKey("catalog.Category", verbose_name="分类", on_delete=models.PROTECT, related_name="cases")
+    # category, grid, district, status and department are read through the composite indexes that lead with them
+    # (Meta.indexes), so they have no single-column index of their own (migration 0007).
+    category = models.ForeignKey("catalog.Category", verbose_name="分类", on_delete=models.PROTECT, related_name="cases",
+                                 db_index=False)
     urgency = models.CharField("紧急程度", max_length=10, choices=Urgency.choices, default=Urgency.NORMAL)
     description = models.TextField("问题描述")
     address = models.CharField("地址", max_length=300, blank=True)
     lon = models.FloatField("经度(WGS-84)")
     lat = models.FloatField("纬度(WGS-84)")
-    grid = models.ForeignKey("geo.Grid", verbose_name="单元网格", on_delete=models.PROTECT, related_name="cases")
+    grid = models.ForeignKey("geo.Grid", verbose_name="单元网格", on_delete=models.PROTECT, related_name="cases",
+                             db_index=False)
     community = models.ForeignKey("geo.Region", verbose_name="社区", on_delete=models.PROTECT, related_name="+")
     street = models.ForeignKey("geo.Region", verbose_name="街道", on_delete=models.PROTECT, related_name="+")
-    district = models.ForeignKey("geo.Region", verbose_name="区县", on_delete=models.PROTECT, related_name="+")
+    district = models.ForeignKey("geo.Region", verbose_name="区县", on_delete=models.PROTECT, related_name="+",
+                                 db_index=False)
     asset_code = models.CharField("部件标识码", max_length=16, blank=True)
     asset = models.ForeignKey("assets.Asset", verbose_name="部件", null=True, blank=True, on_delete=models.PROTECT,
                               related_name="cases")
@@ -56,7 +61,7 @@ class Case(models.Model):
     )
     reporter_name = models.CharField("举报人姓名", max_length=50, blank=True)
     reporter_phone = models.CharField("举报人电话", max_length=20, blank=True)
-    status = models.CharField("状态", max_length=20, choices=CaseStatus.choices, db_index=True)
+    status = models.CharField("状态", max_length=20, choices=CaseStatus.choices)
     verified = models.BooleanField("已核实", default=False)
     verification_valid = models.BooleanField("核实属实", null=True)
     self_handled = models.BooleanField("监督员自处理", default=False)
@@ -67,7 +72,7 @@ class Case(models.Model):
     )
     department = models.ForeignKey(
         "catalog.Department", verbose_name="处置单位", null=True, blank=True, on_delete=models.PROTECT,
-        related_name="cases",
+        related_name="cases", db_index=False,
     )
     proposed_department = models.ForeignKey(
         "catalog.Department", verbose_name="建议处置单位", null=True, blank=True, on_delete=models.PROTECT,
@@ -143,7 +148,8 @@ class CaseFollower(models.Model):
 class CaseStage(models.Model):
     """One stage (环节) of a case with its stored deadline; closed stages record whether they were on time."""
 
-    case = models.ForeignKey(Case, verbose_name="案卷", on_delete=models.CASCADE, related_name="stages")
+    case = models.ForeignKey(Case, verbose_name="案卷", on_delete=models.CASCADE, related_name="stages",
+                             db_index=False)  # read through stage_case_open_idx (case, ended_at)
     stage = models.CharField("环节", max_length=10, choices=Stage.choices)
     started_at = models.DateTimeField("开始时间")
     limit_value = models.DecimalField("时限", max_digits=8, decimal_places=2)
@@ -194,8 +200,10 @@ class AppendOnlyQuerySet(models.QuerySet):
 class CaseEvent(models.Model):
     """One entry of a case's append-only event log: who did what, when, from which status to which."""
 
-    case = models.ForeignKey(Case, verbose_name="案卷", on_delete=models.PROTECT, related_name="events")
-    action = models.CharField("动作", max_length=30, db_index=True)
+    # Read through event_case_time_idx (case, created_at) and event_action_time_idx (action, created_at).
+    case = models.ForeignKey(Case, verbose_name="案卷", on_delete=models.PROTECT, related_name="events",
+                             db_index=False)
+    action = models.CharField("动作", max_length=30)
     from_status = models.CharField("原状态", max_length=20, choices=CaseStatus.choices, blank=True)
     to_status = models.CharField("新状态", max_length=20, choices=CaseStatus.choices, blank=True)
     actor = models.ForeignKey(
