@@ -13,33 +13,27 @@ indexes by name, so SQLite does not rebuild the case table (which would drop its
 import django.db.models.deletion
 from django.db import migrations, models
 
-#: (index, table, column): each column leads a composite index (see the models' Meta.indexes).
-COVERED = [
-    ("cases_case_status_95787cb3", "cases_case", "status"),
-    ("cases_case_category_id_c6dc5a5a", "cases_case", "category_id"),
-    ("cases_case_department_id_c5b7309d", "cases_case", "department_id"),
-    ("cases_case_district_id_60fa1ba0", "cases_case", "district_id"),
-    ("cases_case_grid_id_af7609ce", "cases_case", "grid_id"),
-    ("cases_caseevent_case_id_6c6031ac", "cases_caseevent", "case_id"),
-    ("cases_caseevent_action_962ce64c", "cases_caseevent", "action"),
-    ("cases_casestage_case_id_575d36d0", "cases_casestage", "case_id"),
-]
-#: PostgreSQL only: (index, table, column) with varchar_pattern_ops.
-PATTERN_OPS = [
-    ("cases_case_number_980c9551_like", "cases_case", "number"),
-    ("cases_case_source_ad312c44_like", "cases_case", "source"),
-    ("cases_case_status_95787cb3_like", "cases_case", "status"),
-    ("cases_case_idempotency_key_44e58801_like", "cases_case", "idempotency_key"),
-    ("cases_case_external_id_2446a410_like", "cases_case", "external_id"),
-    ("cases_caseevent_action_962ce64c_like", "cases_caseevent", "action"),
-]
+#: table → the columns that lead a composite index of that table (see the models' Meta.indexes).
+COVERED = {
+    "cases_case": ["status", "category_id", "department_id", "district_id", "grid_id"],
+    "cases_caseevent": ["case_id", "action"],
+    "cases_casestage": ["case_id"],
+}
+#: PostgreSQL only: table → the text columns whose varchar_pattern_ops companion ("…_like") no query uses.
+PATTERN_OPS = {
+    "cases_case": ["number", "source", "status", "idempotency_key", "external_id"],
+    "cases_caseevent": ["action"],
+}
 
 
 def _indexes(schema_editor):
-    postgres = schema_editor.connection.vendor == "postgresql"
-    return [(name, table, column, "") for name, table, column in COVERED] + (
-        [(name, table, column, " varchar_pattern_ops") for name, table, column in PATTERN_OPS] if postgres else []
-    )
+    """(name, table, column, operator class) of each index, named as Django named it when it made it."""
+    name = schema_editor._create_index_name
+    found = [(name(table, [column]), table, column, "") for table, columns in COVERED.items() for column in columns]
+    if schema_editor.connection.vendor == "postgresql":
+        found += [(name(table, [column], suffix="_like"), table, column, " varchar_pattern_ops")
+                  for table, columns in PATTERN_OPS.items() for column in columns]
+    return found
 
 
 def drop(apps, schema_editor):
