@@ -135,3 +135,16 @@ def test_report_keeps_the_benches_that_were_not_rerun():
     assert "## Lookup (`bench_lookup`)" in text and "Not re-run this time: measured 2026-11-01 10:00 CST" in text
     assert "| m | 1.5 | ms |" in text and "| cores | 2 |" in text
     assert runner.bench_names(["scale"]) == ["bench_scale"]
+
+
+def test_a_kept_data_set_that_only_lacks_newer_migrations_is_migrated_forward_not_rebuilt(datasets):
+    names = datasets.migration_names()
+    assert any(name.startswith("cityloop/cases/migrations/0001") for name in names)
+    current = {"key": datasets.schema_key(), "migrations": names}
+    older = {"key": f"v{datasets.GENERATOR_VERSION}-0123456789ab", "migrations": names[:-1]}
+    assert datasets._migrates_forward(older)
+    assert not datasets._migrates_forward(current)  # nothing to apply
+    # Another generator's rows, a migration the code no longer has, or no record of migrations: rebuilt.
+    assert not datasets._migrates_forward({**older, "key": f"v{datasets.GENERATOR_VERSION + 1}-0123456789ab"})
+    assert not datasets._migrates_forward({**older, "migrations": [*names[:-1], "cityloop/cases/migrations/0099_gone.py"]})
+    assert not datasets._migrates_forward({"key": older["key"]})
