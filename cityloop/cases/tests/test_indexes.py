@@ -35,3 +35,43 @@ def test_sqlite_keeps_the_case_text_triggers():
         cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'cases_case'")
         assert {row[0] for row in cursor.fetchall()} >= {"cases_case_text_insert", "cases_case_text_update",
                                                           "cases_case_text_delete"}
+
+
+def _index_sql(name: str) -> str:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [name])
+        else:
+            cursor.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = %s", [name])
+        row = cursor.fetchone()
+    return row[0] if row else ""
+
+
+def test_open_cases_have_a_partial_index_by_position():
+    """The map's open-case layer (migration 0008): longitude and latitude of the open cases only."""
+    from cityloop.cases.statuses import OPEN_STATUSES
+
+    assert _indexes("cases_case")["case_open_position_idx"] == ["lon", "lat"]
+    definition = _index_sql("case_open_position_idx")
+    where = definition[definition.upper().index(" WHERE "):]
+    assert all(f"'{status}'" in where for status in OPEN_STATUSES)
+    assert "'closed'" not in where
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite matches a partial index only to a literal "
+                    "condition; the ORM binds the statuses as parameters")
+def test_the_map_layer_can_read_the_open_case_index(people):
+    """The layer's query, as the view builds it, implies the index's condition (PostgreSQL proves it)."""
+    from django.http import QueryDict
+
+    from cityloop.web import selectors
+
+    scoped = selectors.case_query(people.dispatcher, QueryDict("is_open=true")).queryset
+    for queryset in (scoped, selectors._in_bbox(scoped, (117.0, 36.6, 117.1, 36.7))):
+        sql, params = queryset.order_by().values_list("id", "lon", "lat", "status").query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("SET LOCAL enable_bitmapscan = on")
+            cursor.execute("EXPLAIN " + sql, params)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        assert "case_open_position_idx" in plan, plan
