@@ -154,7 +154,10 @@ class CaseItem(Schema):
 
 
 class CasePage(Schema):
-    count: int = Field(description="符合条件的案卷总数")
+    count: int = Field(description="符合条件的案卷总数；全文搜索（q）最多数到 1000，更多时为 1000 且 count_exact 为 false")
+    count_exact: bool = Field(
+        True, description="count 是否为确切总数；false 表示搜索结果超过 count 条，pages 之后的页仍可按 page 继续读取，"
+                          "直到某页不足 page_size 条")
     page: int
     page_size: int
     pages: int

@@ -69,9 +69,10 @@ from cityloop.api.schemas import (
 )
 from cityloop.api.selectors import tokens_of
 from cityloop.api.services import token_create, token_revoke
-from cityloop.cases.filters import filter_cases, narrows
+from cityloop.cases.filters import filter_cases, narrows, searches_text
 from cityloop.cases.models import AttachmentKind, Case
 from cityloop.cases.selectors import (
+    capped_count,
     case_get_for_user,
     cases_visible_count,
     cases_visible_to,
@@ -196,17 +197,22 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilters]) -> HttpRespons
             return HttpResponse(cached, content_type="application/json; charset=utf-8")
     params = _filter_params(filters)
     queryset = cases_visible_to(user)
-    narrowed = False
+    narrowed = searching = False
     if params:  # without parameters the FilterSet filters nothing: skip building it
         queryset, filterset = filter_cases(queryset, params)
         if not filterset.is_valid():
             details = {field: [str(m) for m in messages] for field, messages in filterset.errors.items()}
             raise ApiError(422, details=details)
         narrowed = narrows(filterset)
-    count = queryset.count() if narrowed else cases_visible_count(user)
+        searching = searches_text(filterset)
+    count_exact = True
+    if searching:  # a text search counts up to SEARCH_COUNT_CAP matches; its later pages are still served
+        count, count_exact = capped_count(queryset)
+    else:
+        count = queryset.count() if narrowed else cases_visible_count(user)
     start = (filters.page - 1) * filters.page_size
     stop = start + filters.page_size
-    ids = deep_page_ids(queryset, start, stop) if start < count else []
+    ids = deep_page_ids(queryset, start, stop) if start < count or not count_exact else []
     if ids is None:
         rows = list(queryset.values(*present.LIST_COLUMNS)[start:stop])
     else:
@@ -215,6 +221,7 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilters]) -> HttpRespons
     now = timezone.now()
     response = json_response({
         "count": count,
+        "count_exact": count_exact,
         "page": filters.page,
         "page_size": filters.page_size,
         "pages": math.ceil(count / filters.page_size) if count else 0,

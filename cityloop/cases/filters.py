@@ -81,6 +81,12 @@ def narrows(filterset: CaseFilterSet) -> bool:
                if name != "ordering")
 
 
+def searches_text(filterset: CaseFilterSet) -> bool:
+    """Whether the filters include a text search (``q``), whose total the lists count only up to a cap
+    (``cases.selectors.capped_count``)."""
+    return filterset.is_valid() and bool(str(filterset.form.cleaned_data.get("q") or "").split())
+
+
 def filter_cases(queryset: QuerySet[Case], params: Any) -> tuple[QuerySet[Case], CaseFilterSet]:
     """Apply the list filters in ``params`` (a QueryDict or dict); invalid values are reported on the form."""
     filterset = CaseFilterSet(params, queryset=queryset)

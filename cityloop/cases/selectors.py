@@ -91,6 +91,23 @@ def case_text_q(term: str) -> Q:
     return text
 
 
+#: A text search (``q``) counts its matches up to this many; beyond, its total reads "more than 1,000". Counting
+#: every match fetched every matching row to recheck it against the trigram index's candidates, so the count
+#: grew with the city while the page shows 20–50 rows: 泉城路 at 10⁶ cases on PostgreSQL matched 21,837 cases
+#: on 18,464 table pages (114 ms); counting to 1,001 stops after about 46,000 rows of a scan in table order, or
+#: after the index's candidates when the term is rare (62 ms and 1 ms; EXPLAIN ANALYZE, BENCHMARKS.md Scale).
+SEARCH_COUNT_CAP = 1_000
+
+
+def capped_count(queryset: QuerySet[Any], cap: int | None = None) -> tuple[int, bool]:
+    """``(count, exact)``: how many rows ``queryset`` holds, counted up to ``cap`` (default ``SEARCH_COUNT_CAP``);
+    ``(cap, False)`` when there are more (``SELECT count(*) FROM (… LIMIT cap + 1)``: the database stops at the
+    ``cap + 1``-th match)."""
+    cap = SEARCH_COUNT_CAP if cap is None else cap
+    found = queryset.order_by().values("pk")[: cap + 1].count()
+    return (cap, False) if found > cap else (found, True)
+
+
 #: From this offset on, a page of a case list is read in two steps (``deep_page_ids``). 0: every page, since
 #: page 1 gains too: at 10⁶ cases on SQLite a text search's first page took 1,118 ms in one query (every match
 #: built with its joins, then sorted) and 346 ms in two; the city-wide list 253 ms and 127 ms; PostgreSQL

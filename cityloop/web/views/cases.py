@@ -19,8 +19,15 @@ from django.views.decorators.http import require_GET, require_POST
 
 from cityloop.accounts.models import Role
 from cityloop.cases.deadlines import Light
+from cityloop.cases.filters import searches_text
 from cityloop.cases.models import Case
-from cityloop.cases.selectors import case_get_for_user, cases_visible_count, deep_page_ids, page_rows
+from cityloop.cases.selectors import (
+    capped_count,
+    case_get_for_user,
+    cases_visible_count,
+    deep_page_ids,
+    page_rows,
+)
 from cityloop.cases.services import case_dispatch
 from cityloop.catalog.models import Department
 from cityloop.core.errors import CityLoopError
@@ -69,8 +76,12 @@ def _table_context(request: HttpRequest, params: QueryDict, *, bulk: BulkResult 
     query = selectors.case_query(user, params, now=now)
     queryset = query.queryset.select_related("category", "district", "street", "department", "proposed_department")
     paginator = DeepPaginator(queryset, PAGE_SIZE)
+    total_exact = True
     if not query.narrowed:
         paginator.count = cases_visible_count(user)  # the cached property, filled in
+    elif searches_text(query.filterset):
+        # A text search counts up to SEARCH_COUNT_CAP matches and pages through those (the first 20 pages).
+        paginator.count, total_exact = capped_count(queryset)
     page = paginator.get_page(params.get("page"))
     cases = list(page.object_list)
     lights = selectors.open_stage_lights([c.pk for c in cases], now=now) if cases else {}
@@ -81,6 +92,7 @@ def _table_context(request: HttpRequest, params: QueryDict, *, bulk: BulkResult 
         "page_obj": page,
         "rows": [CaseRow(c, lights.get(c.pk)) for c in cases],
         "total": paginator.count,
+        "total_capped": not total_exact,  # more than ``total`` cases match a text search
         "params": state,
         "query_string": state.urlencode(),
         "ordering": ordering,
