@@ -113,8 +113,8 @@ class Case(models.Model):
             models.Index(fields=["status", "reported_at"], name="case_status_time_idx"),
             models.Index(fields=["department", "status"], name="case_department_status_idx"),
             models.Index(fields=["district", "status"], name="case_district_status_idx"),
-            # The map's open cases (一张图): only open cases, by position, so the layer and a viewport read
-            # what they show, not the year's cases (migration 0008).
+            # The map's open cases (一张图): only open cases, by position, so a viewport reads the open cases in
+            # view rather than every open case of the city (migration 0008; used by PostgreSQL).
             models.Index(fields=["lon", "lat"], name="case_open_position_idx",
                          condition=models.Q(status__in=sorted(OPEN_STATUSES))),
         ]

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from cityloop.cases import deadlines
+from cityloop.cases.models import Case, CaseStage
 from cityloop.cases.statuses import OPEN_STATUSES
 from cityloop.cases.tests.conftest import CELL, NORTH, WEST
+from cityloop.web.selectors import map_case_points
 
 pytestmark = pytest.mark.django_db
 
@@ -82,3 +88,44 @@ def test_map_page_uses_local_vendor_files_and_optional_tiles(client, people, cit
 def test_map_endpoints_need_login(client):
     for name in ("map", "map-cases", "map-grid-counts", "grids-geojson", "regions-geojson"):
         assert client.get(reverse(name)).status_code == 302
+
+
+def test_the_open_case_layer_is_exactly_the_open_cases_of_the_users_scope(client, people, loop):
+    """What the page asks for as it loads (``is_open=true``) and for a viewport: every open case the user may
+    see, nothing closed or out of scope, whatever the role's scope is made of."""
+    from cityloop.cases import services
+    from cityloop.cases.selectors import cases_visible_to
+
+    services.case_close(case=loop.to_close, actor=people.shift_leader)  # checked: closed, off the layer
+    for user in (people.operator, people.outsider, people.inspector, people.handler_a, people.leader):
+        client.force_login(user)
+        expected = set(cases_visible_to(user).filter(status__in=OPEN_STATUSES).values_list("pk", flat=True))
+        response = client.get(reverse("map-cases"), {"is_open": "true"})
+        rows = response.json()["rows"]
+        assert {row[0] for row in rows} == expected and len(rows) == len(expected), user.username
+        assert {row[3] for row in rows} <= set(OPEN_STATUSES)
+        assert ids(client, is_open="true", bbox=WHOLE) == expected
+        assert loop.to_close.pk not in expected
+    client.force_login(people.operator)
+    assert ids(client, is_open="true", bbox=SHIZHONG) == {loop.other_district.pk}
+
+
+def test_marker_lights_are_the_deadline_rule(client, people, loop):
+    """The layer computes each light in SQL (``open_stage_light_sql``): the same as ``deadlines.light`` for
+    green, yellow, red and paused stages (and on the boundaries), and empty without an open stage."""
+    now = timezone.now()
+    hour, minute = timedelta(hours=1), timedelta(minutes=1)
+    kinds = [(now + hour, now + 2 * hour, None), (now - hour, now + hour, None), (now - 2 * hour, now - hour, None),
+             (now - 2 * hour, now - hour, now - 3 * hour), (now - 2 * hour, now - hour, now - 90 * minute),
+             (now, now, None)]
+    stages = list(CaseStage.objects.filter(ended_at__isnull=True).order_by("case_id"))
+    for n, stage in enumerate(stages):
+        warn, due, paused = kinds[n % len(kinds)]
+        CaseStage.objects.filter(pk=stage.pk).update(warn_at=warn, due_at=due, paused_at=paused)
+    closed = stages[0].case_id
+    CaseStage.objects.filter(case_id=closed).update(ended_at=now)
+    rows = map_case_points(Case.objects.all(), now=now)["rows"]
+    expected = {s.case_id: str(deadlines.light(s, now=now)) for s in CaseStage.objects.filter(ended_at__isnull=True)}
+    got = {row[0]: row[4] for row in rows}
+    assert got == {pk: expected.get(pk, "") for pk in got} and got[closed] == ""
+    assert {"green", "yellow", "red"} <= set(got.values())
