@@ -69,7 +69,7 @@ from cityloop.api.schemas import (
 )
 from cityloop.api.selectors import tokens_of
 from cityloop.api.services import token_create, token_revoke
-from cityloop.cases.filters import filter_cases, narrows, searches_text
+from cityloop.cases.filters import filter_cases, narrows, search_terms
 from cityloop.cases.models import AttachmentKind, Case
 from cityloop.cases.selectors import (
     capped_count,
@@ -197,17 +197,18 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilters]) -> HttpRespons
             return HttpResponse(cached, content_type="application/json; charset=utf-8")
     params = _filter_params(filters)
     queryset = cases_visible_to(user)
-    narrowed = searching = False
+    narrowed = False
+    terms: list[str] = []
     if params:  # without parameters the FilterSet filters nothing: skip building it
         queryset, filterset = filter_cases(queryset, params)
         if not filterset.is_valid():
             details = {field: [str(m) for m in messages] for field, messages in filterset.errors.items()}
             raise ApiError(422, details=details)
         narrowed = narrows(filterset)
-        searching = searches_text(filterset)
+        terms = search_terms(filterset)
     count_exact = True
-    if searching:  # a text search counts up to SEARCH_COUNT_CAP matches; its later pages are still served
-        count, count_exact = capped_count(queryset)
+    if terms:  # a text search counts up to SEARCH_COUNT_CAP matches; its later pages are still served
+        count, count_exact = capped_count(queryset, terms=terms)
     else:
         count = queryset.count() if narrowed else cases_visible_count(user)
     start = (filters.page - 1) * filters.page_size

@@ -12,6 +12,9 @@ from cityloop.cases.models import Case
 from cityloop.cases.selectors import case_text_q
 from cityloop.cases.statuses import OPEN_STATUSES, CaseStatus, Source
 
+#: A text search uses its first words only.
+SEARCH_TERMS = 5
+
 
 class CaseFilterSet(filters.FilterSet):
     """Filters of the case lists: every parameter is optional and they combine with AND."""
@@ -41,7 +44,7 @@ class CaseFilterSet(filters.FilterSet):
 
     def filter_search(self, queryset: QuerySet[Case], name: str, value: str) -> QuerySet[Case]:
         terms = value.split()
-        for term in terms[:5]:
+        for term in terms[:SEARCH_TERMS]:
             queryset = queryset.filter(case_text_q(term))
         return queryset
 
@@ -81,10 +84,12 @@ def narrows(filterset: CaseFilterSet) -> bool:
                if name != "ordering")
 
 
-def searches_text(filterset: CaseFilterSet) -> bool:
-    """Whether the filters include a text search (``q``), whose total the lists count only up to a cap
-    (``cases.selectors.capped_count``)."""
-    return filterset.is_valid() and bool(str(filterset.form.cleaned_data.get("q") or "").split())
+def search_terms(filterset: CaseFilterSet) -> list[str]:
+    """The words of the text search (``q``) the filters apply (none without one), whose total the lists count
+    only up to a cap (``cases.selectors.capped_count``)."""
+    if not filterset.is_valid():
+        return []
+    return str(filterset.form.cleaned_data.get("q") or "").split()[:SEARCH_TERMS]
 
 
 def filter_cases(queryset: QuerySet[Case], params: Any) -> tuple[QuerySet[Case], CaseFilterSet]:

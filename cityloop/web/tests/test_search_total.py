@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from cityloop.cases import selectors as case_selectors
@@ -77,3 +79,21 @@ def test_the_api_marks_a_capped_count_and_serves_every_page(client, people, matc
     assert client.get("/api/v1/cases", {"q": "经十路", "page": 2}).json()["results"] == []
     plain = client.get("/api/v1/cases").json()
     assert (plain["count"], plain["count_exact"]) == (6, True)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the plan hint is PostgreSQL's")
+def test_the_capped_count_keeps_postgresql_on_the_trigram_indexes_and_then_resets(matches):
+    """Words of three characters or more: the count is told not to scan the table (the indexes find the
+    matches), and the setting is back as it was for the request's later statements; shorter words scan."""
+    from cityloop.cases.models import Case
+    from cityloop.cases.selectors import case_text_q
+
+    with CaptureQueriesContext(connection) as queries:
+        assert capped_count(Case.objects.filter(case_text_q("泉城路")), terms=["泉城路"]) == (3, False)
+    assert any("enable_seqscan = off" in q["sql"] for q in queries.captured_queries)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW enable_seqscan")
+        assert cursor.fetchone()[0] == "on"
+    with CaptureQueriesContext(connection) as queries:
+        assert capped_count(Case.objects.filter(case_text_q("路面")), terms=["路面"]) == (3, False)
+    assert not any("enable_seqscan" in q["sql"] for q in queries.captured_queries)

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from cityloop.accounts.models import Role
 from cityloop.cases.deadlines import Light
-from cityloop.cases.filters import searches_text
+from cityloop.cases.filters import search_terms
 from cityloop.cases.models import Case
 from cityloop.cases.selectors import (
     capped_count,
@@ -79,9 +79,9 @@ def _table_context(request: HttpRequest, params: QueryDict, *, bulk: BulkResult 
     total_exact = True
     if not query.narrowed:
         paginator.count = cases_visible_count(user)  # the cached property, filled in
-    elif searches_text(query.filterset):
+    elif terms := search_terms(query.filterset):
         # A text search counts up to SEARCH_COUNT_CAP matches and pages through those (the first 20 pages).
-        paginator.count, total_exact = capped_count(queryset)
+        paginator.count, total_exact = capped_count(queryset, terms=terms)
     page = paginator.get_page(params.get("page"))
     cases = list(page.object_list)
     lights = selectors.open_stage_lights([c.pk for c in cases], now=now) if cases else {}
