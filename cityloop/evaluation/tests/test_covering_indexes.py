@@ -47,3 +47,12 @@ def test_the_quarter_counts_of_cases_and_handling_stages_read_only_columns_their
                 assert read <= _index_columns(index), f"{index} lacks {sorted(read - _index_columns(index))}"
                 checked += 1
     assert checked, "the evaluation counted no cases or stages"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite cannot match a partial index to bound values")
+def test_on_postgresql_the_cohort_index_holds_only_registered_cases_that_were_not_voided():
+    """So the lists, ordered by reported_at without that condition, keep their own index."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'case_cohort_cover_idx'")
+        definition = cursor.fetchone()[0]
+    assert "WHERE ((registered_at IS NOT NULL) AND ((status)::text <> 'voided'::text))" in definition
