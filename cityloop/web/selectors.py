@@ -303,7 +303,7 @@ def map_case_points(queryset: QuerySet[Case], *, bbox: BBox | None = None, limit
     """Compact marker data: ``{"fields": [...], "rows": [[id, lon, lat, status, light], …]}``.
 
     One query of tuples (no model instances). Each case's light is a subquery of its open stage (the latest,
-    as ``open_stage_lights`` takes it), one probe of ``stage_case_open_idx`` per marker computed by the
+    as ``open_stage_lights`` takes it), one index-only probe of ``stage_open_case_idx`` per marker computed by the
     database, so the work follows the markers sent rather than every open stage of the city, and no timestamps
     are sent to be parsed. In a viewport the open cases are read from ``case_open_position_idx`` (PostgreSQL).
     ``light`` is empty for cases without an open stage.
