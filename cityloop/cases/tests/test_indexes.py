@@ -64,14 +64,11 @@ def test_the_map_layer_can_read_the_open_case_index(people):
     """The layer's query, as the view builds it, implies the index's condition (PostgreSQL proves it)."""
     from django.http import QueryDict
 
+    from cityloop.core.tests.plans import query_plan
     from cityloop.web import selectors
 
     scoped = selectors.case_query(people.dispatcher, QueryDict("is_open=true")).queryset
     for queryset in (scoped, selectors._in_bbox(scoped, (117.0, 36.6, 117.1, 36.7))):
         sql, params = queryset.order_by().values_list("id", "lon", "lat", "status").query.sql_with_params()
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL enable_seqscan = off")
-            cursor.execute("SET LOCAL enable_bitmapscan = on")
-            cursor.execute("EXPLAIN " + sql, params)
-            plan = "\n".join(row[0] for row in cursor.fetchall())
+        plan = query_plan(sql, params)
         assert "case_open_position_idx" in plan, plan

@@ -8,21 +8,10 @@ from django.db import connection
 from django.http import QueryDict
 
 from cityloop.cases.models import CaseStage
+from cityloop.core.tests.plans import query_plan
 from cityloop.web import selectors
 
 pytestmark = pytest.mark.django_db
-
-
-def _plan(sql: str, params) -> str:
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL enable_seqscan = off")  # the test tables are small enough to read whole
-            cursor.execute("EXPLAIN " + sql, params)
-            plan = "\n".join(row[0] for row in cursor.fetchall())
-            cursor.execute("RESET enable_seqscan")
-            return plan
-        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
-        return "\n".join(row[-1] for row in cursor.fetchall())
 
 
 def test_each_markers_light_is_read_from_the_open_stage_index(people):
@@ -32,7 +21,7 @@ def test_each_markers_light_is_read_from_the_open_stage_index(people):
             captured.append((sql, params)), execute(sql, params, many, context))[1]):
         selectors.map_case_points(scoped)
     sql, params = next((s, p) for s, p in captured if CaseStage._meta.db_table in s)
-    plan = _plan(sql, params)
+    plan = query_plan(sql, params)
     assert "stage_open_case_idx" in plan, plan
     if connection.vendor == "postgresql":
         assert "Index Only Scan" in plan, plan
