@@ -17,8 +17,12 @@ pytestmark = pytest.mark.django_db
 def test_each_markers_light_is_read_from_the_open_stage_index(people):
     scoped = selectors.case_query(people.dispatcher, QueryDict("is_open=true")).queryset
     captured = []
-    with connection.execute_wrapper(lambda execute, sql, params, many, context: (
-            captured.append((sql, params)), execute(sql, params, many, context))[1]):
+
+    def record(execute, sql, params, many, context):
+        captured.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
         selectors.map_case_points(scoped)
     sql, params = next((s, p) for s, p in captured if CaseStage._meta.db_table in s)
     plan = query_plan(sql, params)
