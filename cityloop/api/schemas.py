@@ -523,7 +523,7 @@ class CaseFilters(QuerySchema):
 class CategoryQuery(QuerySchema):
     q: str | None = Field(None, max_length=50, description="名称、编码前缀或拼音首字母")
     kind: Literal["component", "event"] | None = None
-    parent: str | None = Field(None, max_length=8, description="只列这个大类的小类")
+    parent: str | None = Field(None, max_length=8, description="只列这个大类的小类；空值等于不填")
     minor_only: bool = Field(False, description="只列小类")
 
 

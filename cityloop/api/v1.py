@@ -29,6 +29,7 @@ from cityloop.api.auth import AUTH, THROTTLE
 from cityloop.api.bodies import body_schema, read_body
 from cityloop.api.errors import ApiError, ErrorResponses, response_for
 from cityloop.api.models import ApiToken
+from cityloop.api.parser import SingleValueParser
 from cityloop.api.schemas import (
     ActionIn,
     ApproveIn,
@@ -100,6 +101,7 @@ class Renderer(JSONRenderer):
 
 api = NinjaAPI(
     renderer=Renderer(),
+    parser=SingleValueParser(),
     title="CityLoop 开放接口",
     version="1",
     description=(
