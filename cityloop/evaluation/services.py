@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import date
 
 from django.conf import settings
 from django.utils import timezone
@@ -33,14 +34,15 @@ class Warmed:
     seconds: float
 
 
-def evaluations_warm(*, levels: tuple[Level, ...] = WARM_LEVELS, kinds: tuple[str, ...] = WARM_KINDS) -> list[Warmed]:
+def evaluations_warm(*, levels: tuple[Level, ...] = WARM_LEVELS, kinds: tuple[str, ...] = WARM_KINDS,
+                     today: date | None = None) -> list[Warmed]:
     """Count the evaluation pages leaders open most (with their six-period trends) afresh and keep the
     counts, so that a page opened within ``CITYLOOP_EVALUATION_CACHE_SECONDS`` needs no counting.
 
     The scheduler (``cityloop sweep --every N``) calls this before the kept counts lapse, when the cache is
-    shared by the web workers."""
+    shared by the web workers. ``today`` (default: the local date) picks the periods that contain it."""
     done = []
-    today = timezone.localdate()
+    today = today or timezone.localdate()
     with selectors.recounting():
         for kind in kinds:
             period = Period.containing(kind, today)
