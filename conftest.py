@@ -27,3 +27,22 @@ def _fresh_caches():
     catalog_cache.clear()
     reset_calendar_cache()
     reset_grid_index()
+
+
+def _factories() -> list[type]:
+    import factory
+
+    found, todo = [], [factory.base.Factory]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            found.append(sub)
+            todo.append(sub)
+    return found
+
+
+@pytest.fixture(autouse=True)
+def _factory_sequences_from_the_start():
+    """Every test numbers its factory rows from the start, whatever ran before it: codes, names and the default
+    grid squares come from the sequences, so a test must not pass or fail by the order the suite runs in."""
+    for factory_class in _factories():
+        factory_class.reset_sequence(force=True)
