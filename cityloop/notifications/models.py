@@ -77,3 +77,43 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.transport} {'成功' if self.succeeded else '失败'}"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "待发送"
+    SENT = "sent", "已发送"
+    SKIPPED = "skipped", "无需发送"
+    FAILED = "failed", "发送失败"
+
+
+class Delivery(models.Model):
+    """One notification to send through one external transport (待发送): the outbox the worker works through.
+
+    Written with the notification, in its transaction; ``cityloop worker`` sends the due ones, outside any
+    user's request, and retries a failure with a growing delay until ``CITYLOOP_NOTIFICATION_MAX_ATTEMPTS``.
+    Every try is also a :class:`DeliveryAttempt`."""
+
+    notification = models.ForeignKey(
+        Notification, verbose_name="通知", on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
+    transport = models.CharField("发送方式", max_length=30)
+    status = models.CharField("状态", max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField("已尝试次数", default=0)
+    next_attempt_at = models.DateTimeField("下次尝试时间", null=True, blank=True)
+    last_error = models.TextField("最近一次失败原因", blank=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "通知发送队列"
+        verbose_name_plural = "通知发送队列"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["notification", "transport"], name="delivery_one_per_transport"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="delivery_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.transport} {self.get_status_display()}"

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,7 +22,7 @@ from cityloop.core.errors import ValidationFailed
 from cityloop.notifications.checks import check_transports
 from cityloop.notifications.models import DeliveryAttempt, Notification, NotificationKind
 from cityloop.notifications.selectors import notifications_for, unread_count
-from cityloop.notifications.services import notification_mark_read, notify
+from cityloop.notifications.services import deliveries_send, notification_mark_read, notify
 from cityloop.notifications.transports import EmailTransport, WebhookTransport, get_transports
 
 # --- fixtures -----------------------------------------------------------------------------------
@@ -40,6 +41,7 @@ class HookServer:
     url: str
     requests: list[dict[str, Any]] = field(default_factory=list)
     status: int = 204
+    delay: float = 0.0  # seconds the server takes before it answers
 
 
 @pytest.fixture
@@ -49,6 +51,7 @@ def hook_server() -> Iterator[HookServer]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
+            time.sleep(hook.delay)
             length = int(self.headers.get("Content-Length", "0"))
             hook.requests.append(
                 {
@@ -125,6 +128,7 @@ def test_rolled_back_transaction_creates_and_sends_nothing(settings, hook_server
 
     with pytest.raises(RuntimeError, match="rollback"):
         dispatch_then_fail()
+    deliveries_send()
     assert Notification.objects.count() == 0
     assert DeliveryAttempt.objects.count() == 0
     assert hook_server.requests == []
@@ -293,6 +297,7 @@ def test_webhook_posts_the_notification_as_json(settings, hook_server, django_ca
             link="/cases/12/",
             case=case,
         )
+    deliveries_send()  # the worker's step: nothing was sent in the action itself
     notification = Notification.objects.get()
     assert len(hook_server.requests) == 1
     request = hook_server.requests[0]
@@ -326,6 +331,7 @@ def test_webhook_error_status_is_a_failed_attempt(settings, hook_server, django_
     handler = make_user("handler_a")
     with django_capture_on_commit_callbacks(execute=True):
         notify(recipients=[handler], kind="case_warning", title="预警")
+    deliveries_send()  # the worker's step: nothing was sent in the action itself
     attempt = DeliveryAttempt.objects.get()
     assert attempt.succeeded is False
     assert attempt.detail == "webhook 返回 HTTP 500：answer!"
@@ -341,6 +347,7 @@ def test_webhook_redirect_is_not_followed_and_fails(
     handler = make_user("handler_a")
     with django_capture_on_commit_callbacks(execute=True):
         notify(recipients=[handler], kind="case_warning", title="预警")
+    deliveries_send()  # the worker's step: nothing was sent in the action itself
     attempt = DeliveryAttempt.objects.get()
     assert attempt.succeeded is False
     assert attempt.detail.startswith("webhook 返回 HTTP 302")
@@ -355,6 +362,7 @@ def test_unreachable_webhook_is_recorded_and_in_app_notification_kept(
     b = make_user("handler_b")
     with django_capture_on_commit_callbacks(execute=True):
         notify(recipients=[a, b], kind="case_overdue", title="案卷已超期")  # must not raise
+    deliveries_send()  # the worker's step: nothing was sent in the action itself
     assert sorted(Notification.objects.values_list("recipient__username", flat=True)) == [
         "handler_a",
         "handler_b",
@@ -386,6 +394,7 @@ def test_email_goes_to_recipients_with_an_address(settings, mailoutbox, django_c
             body="请于今日内处置",
             link="/cases/7/",
         )
+    deliveries_send()  # the worker's step: nothing was sent in the action itself
     assert len(mailoutbox) == 1
     mail = mailoutbox[0]
     assert mail.to == ["a@example.cn"]
@@ -410,6 +419,7 @@ def test_failing_transport_does_not_block_the_others(
     handler = make_user("handler_a", email="a@example.cn")
     with django_capture_on_commit_callbacks(execute=True):
         notify(recipients=[handler], kind="case_updated", title="案卷已更新")
+    deliveries_send()  # the worker's step: nothing was sent in the action itself
     assert [m.to for m in mailoutbox] == [["a@example.cn"]]
     attempts = sorted(DeliveryAttempt.objects.values_list("transport", "succeeded", "detail"))
     assert attempts == [("email", True, ""), ("exploding", False, "RuntimeError: boom")]
