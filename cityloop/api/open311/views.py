@@ -41,6 +41,7 @@ from cityloop.cases.models import Attachment, AttachmentKind, Case, CaseEvent
 from cityloop.cases.photos import PhotoRejected
 from cityloop.cases.statuses import FINAL_STATUSES
 from cityloop.core.errors import CityLoopError, NotFound, OutsideCity, PermissionDenied
+from cityloop.core.text import printable
 from cityloop.geo.models import Grid, Region
 
 logger = logging.getLogger("cityloop.api.open311")
@@ -329,7 +330,8 @@ _CODE_IN_ADDRESS = re.compile(r"(?<!\d)(\d{15}|\d{12})(?!\d)")
 
 
 def _text(request: HttpRequest, name: str, limit: int) -> str:
-    value = _param(request, name)
+    """A text parameter, control characters cleaned as on every channel (``core.text``)."""
+    value = printable(_param(request, name), one_line=name != "description").strip()
     if len(value) > limit:
         raise Open311Error(400, f"{name} 不能超过 {limit} 个字符")
     return value

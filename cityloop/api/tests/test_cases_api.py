@@ -391,3 +391,13 @@ def test_list_micro_cache_serves_a_page_for_its_lifetime_but_not_after_ones_own_
     case_report(source="inspector", category="01001", description="又一个", lon=city.point(1)[0], lat=city.point(1)[1],
                 reporter=people.inspector)
     assert api.get("/api/v1/cases", {"page_size": 50}).json()["count"] == first["count"] + 2
+
+
+def test_control_characters_in_reported_text_are_cleaned_and_the_case_exports(city, people, api_for, client):
+    api = api_for(people.inspector)
+    body = report_body(city, description="井盖\u000b缺失\u0001", address="甲路\u000c1 号")
+    response = api.post("/api/v1/cases", body)
+    assert response.status_code == 201, response.content
+    assert response.json()["case"]["description"] == "井盖\n缺失" and response.json()["case"]["address"] == "甲路 1 号"
+    client.force_login(people.operator)
+    assert client.get("/cases/export.xlsx").status_code == 200

@@ -366,3 +366,10 @@ def test_at_most_1000_rows(city, requests_made):
     Case.objects.bulk_create(rows)
     body = Client().get(f"{BASE}/requests.json").json()
     assert len(body) == 1000
+
+
+def test_control_characters_in_posted_text_are_cleaned(city, key):
+    response = post(form(city, key, description="路边\x0b有垃圾\x02", address_string="甲路\x0c8 号", first_name="小\x1b雨"))
+    assert response.status_code == 201, response.content
+    case = Case.objects.get(number=response.json()[0]["service_request_id"])
+    assert (case.description, case.address, case.reporter_name) == ("路边\n有垃圾", "甲路 8 号", "小雨")
