@@ -7,7 +7,6 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, include, path, re_path
 
@@ -15,27 +14,19 @@ from cityloop.api import views
 from cityloop.api.errors import error_response
 from cityloop.api.open311 import views as open311
 from cityloop.api.v1 import api
+from cityloop.core.uploads import answers_oversized, too_large
 
 logger = logging.getLogger("cityloop.api")
 
 
-def max_body_bytes() -> int:
-    """The largest request body accepted (default: 9 photos at the photo cap plus 1 MiB of fields)."""
-    photo = int(getattr(settings, "CITYLOOP_MAX_PHOTO_BYTES", 10 * 1024 * 1024))
-    return int(getattr(settings, "CITYLOOP_API_MAX_BODY_BYTES", 9 * photo + 1024 * 1024))
-
-
 def guarded(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Refuse oversized bodies before reading them (413), give 405s the error shape, and turn anything that
+    """Refuse bodies over ``CITYLOOP_MAX_UPLOAD_BYTES`` before reading them (413), give 405s the error shape, and turn anything that
     escaped Ninja's handlers into the JSON error shape instead of Django's HTML 500 page."""
 
+    @answers_oversized
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > max_body_bytes():
+        if too_large(request):  # the one limit of every channel (CITYLOOP_MAX_UPLOAD_BYTES)
             return error_response(413)
         try:
             response = view(request, *args, **kwargs)

@@ -42,6 +42,7 @@ from cityloop.cases.photos import PhotoRejected
 from cityloop.cases.statuses import FINAL_STATUSES
 from cityloop.core.errors import CityLoopError, NotFound, OutsideCity, PermissionDenied
 from cityloop.core.text import printable
+from cityloop.core.uploads import answers_oversized, too_large
 from cityloop.geo.models import Grid, Region
 
 logger = logging.getLogger("cityloop.api.open311")
@@ -102,22 +103,14 @@ def open311_view(*methods: str) -> Callable[[Callable[..., HttpResponse]], Calla
                 logger.exception("Open311 请求出错：%s", request.path)
                 return errors(fmt, 500, "服务暂时无法处理该请求，请稍后重试")
 
-        return csrf_exempt(wrapped)
+        return answers_oversized(csrf_exempt(wrapped))
 
     return decorate
 
 
-def _max_body() -> int:
-    photo = int(getattr(settings, "CITYLOOP_MAX_PHOTO_BYTES", 10 * 1024 * 1024))
-    return int(getattr(settings, "CITYLOOP_API_MAX_BODY_BYTES", MAX_PHOTOS * photo + 1024 * 1024))
-
-
 def _check_body_size(request: HttpRequest) -> None:
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > _max_body():
+    """The one limit of every channel (``CITYLOOP_MAX_UPLOAD_BYTES``), before the body is read."""
+    if too_large(request):
         raise Open311Error(413, "请求体过大")
 
 

@@ -94,7 +94,7 @@ def test_oversized_photo_and_oversized_body_get_413(city, people, api_for, jpeg_
     settings.CITYLOOP_MAX_PHOTO_BYTES = 100
     data = {**report_body(city), "photos": SimpleUploadedFile("a.jpg", jpeg_bytes, "image/jpeg")}
     assert_error(api.multipart("/api/v1/cases", data), 413, "photo_rejected")
-    settings.CITYLOOP_API_MAX_BODY_BYTES = 1000
+    settings.CITYLOOP_MAX_UPLOAD_BYTES = 1000
     big = report_body(city, description="很长" * 2000)
     assert_error(api.post("/api/v1/cases", big), 413, "too_large")
     assert Case.objects.count() == 0

@@ -218,7 +218,7 @@ def test_multipart_with_media_as_the_three_client_posts(city, key, jpeg_bytes):
 
 
 def test_oversized_body_is_413(city, key, settings):
-    settings.CITYLOOP_API_MAX_BODY_BYTES = 500
+    settings.CITYLOOP_MAX_UPLOAD_BYTES = 500
     errors_of(post(form(city, key, description="长" * 400)), 413)
     assert Case.objects.count() == 0
 
