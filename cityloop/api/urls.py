@@ -9,6 +9,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 
 from cityloop.api import views
 from cityloop.api.errors import error_response
@@ -50,6 +51,7 @@ def _guard_all(patterns: list[URLPattern | URLResolver]) -> list[URLPattern | UR
     return patterns
 
 
+@csrf_exempt  # it reads no body: a form the CSRF check cannot parse must not turn into Django's HTML 400
 def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
     return error_response(404, message="没有这个接口，见 /api/v1/openapi.json")
 
@@ -61,7 +63,7 @@ api_urlpatterns: list = [
     path("docs/", views.api_docs, name="api-docs"),
     path("docs/redoc.js", views.api_docs_script, name="api-docs-script"),
     path("", include((_guard_all(_ninja_patterns), _app_name), namespace=_namespace)),
-    re_path(r"^(?P<rest>.*)$", guarded(api_not_found)),
+    re_path(r"^(?P<rest>(?s:.*))$", guarded(api_not_found)),  # (?s): paths with a line break too
 ]
 
 _FMT = r"(?P<fmt>json|xml)"
@@ -72,5 +74,5 @@ open311_urlpatterns: list = [
     re_path(rf"^requests\.{_FMT}$", open311.requests_view, name="open311-requests"),
     re_path(rf"^requests/(?P<request_id>[^/]+)\.{_FMT}$", open311.request_detail, name="open311-request"),
     re_path(rf"^tokens/(?P<token>[^/]+)\.{_FMT}$", open311.token_detail, name="open311-token"),
-    re_path(r"^(?P<path>.*)$", open311.not_found),
+    re_path(r"^(?P<path>(?s:.*))$", open311.not_found),  # (?s): paths with a line break too
 ]

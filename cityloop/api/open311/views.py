@@ -64,7 +64,7 @@ class Open311Error(Exception):
 
 
 def _fmt_of(request: HttpRequest, kwargs: dict[str, Any]) -> str:
-    fmt = kwargs.get("fmt") or ("xml" if request.path.endswith(".xml") else "json")
+    fmt = kwargs.get("fmt") or ("xml" if request.path.rstrip().endswith(".xml") else "json")
     return "xml" if fmt == "xml" else "json"
 
 

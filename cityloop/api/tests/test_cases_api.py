@@ -401,3 +401,16 @@ def test_control_characters_in_reported_text_are_cleaned_and_the_case_exports(ci
     assert response.json()["case"]["description"] == "井盖\n缺失" and response.json()["case"]["address"] == "甲路 1 号"
     client.force_login(people.operator)
     assert client.get("/cases/export.xlsx").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/api/v1/ca%0Ases", "/api/v1/%0A", "/api/v1/cases%0D%0A/1", "/api/v1/me%0A"])
+def test_paths_with_a_line_break_get_the_json_error(db, path):
+    assert_error(Client().get(path), 404, "not_found")
+
+
+def test_an_oversized_form_from_a_browser_session_gets_the_json_error(city, people):
+    browser = Client(enforce_csrf_checks=True)  # a logged-in page calling the API with its session cookie
+    browser.force_login(people.operator)
+    many = {f"f{i}": "1" for i in range(10_001)}
+    assert_error(browser.post("/api/v1/nowhere", many), 404, "not_found")
+    assert_error(browser.post("/api/v1/nowhere", {"description": "长" * 3_000_000}), 404, "not_found")

@@ -373,3 +373,9 @@ def test_control_characters_in_posted_text_are_cleaned(city, key):
     assert response.status_code == 201, response.content
     case = Case.objects.get(number=response.json()[0]["service_request_id"])
     assert (case.description, case.address, case.reporter_name) == ("路边\n有垃圾", "甲路 8 号", "小雨")
+
+
+@pytest.mark.parametrize(("path", "fmt"), [("requests%0A.json", "json"), ("requests.json%0A", "json"),
+                                           ("requests.xml%0A", "xml"), ("a%0Ab.xml", "xml"), ("%0A", "json")])
+def test_paths_with_a_line_break_get_the_spec_error(db, path, fmt):
+    assert errors_of(Client().get(f"{BASE}/{path}"), 404, fmt)[0]["code"] == 404
