@@ -15,6 +15,7 @@ NUL is removed here too, but the services refuse it first (a NUL means binary da
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _LINE_BREAK = re.compile("\r\n|[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 _UNPRINTABLE = re.compile("[\x00-\x08\x0e-\x1b\x1f\x7f-\x84\x86-\x9f\ufffe\uffff\ud800-\udfff]")
@@ -25,3 +26,18 @@ def printable(text: str, *, one_line: bool = False) -> str:
     """``text`` with line breaks normalised to ``\\n`` and other control characters removed (see above)."""
     text = _UNPRINTABLE.sub("", _LINE_BREAK.sub("\n", text))
     return _ONE_LINE.sub(" ", text) if one_line else text
+
+
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+
+
+def decimal(text: str) -> float | None:
+    """A plain decimal number typed as text (a coordinate), or None.
+
+    The one rule of every channel: the text is NFKC-normalised first, so full-width digits, point and signs
+    (a Chinese input method in full-width mode, ``１１７．０２``) read as ASCII; what is left must be a plain
+    decimal — no exponent, no other scripts' digits, no ``nan``/``inf``, no ``_`` (all of which ``float``
+    itself would take).
+    """
+    normal = unicodedata.normalize("NFKC", text or "").strip()
+    return float(normal) if _DECIMAL.fullmatch(normal) else None

@@ -41,7 +41,7 @@ from cityloop.cases.models import Attachment, AttachmentKind, Case, CaseEvent
 from cityloop.cases.photos import PhotoRejected
 from cityloop.cases.statuses import FINAL_STATUSES
 from cityloop.core.errors import CityLoopError, NotFound, OutsideCity, PermissionDenied
-from cityloop.core.text import printable
+from cityloop.core.text import decimal, printable
 from cityloop.core.uploads import answers_oversized, too_large
 from cityloop.geo.models import Grid, Region
 
@@ -334,11 +334,10 @@ def _coordinate(request: HttpRequest, name: str, bound: float) -> float | None:
     text = _param(request, name)
     if not text:
         return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise Open311Error(400, f"{name} 应为数字（WGS-84 十进制度）") from None
-    if not math.isfinite(value) or abs(value) > bound:
+    value = decimal(text)  # full-width digits read as ASCII, as on every channel
+    if value is None:
+        raise Open311Error(400, f"{name} 应为数字（WGS-84 十进制度）")
+    if abs(value) > bound:
         raise Open311Error(400, f"{name} 超出范围（±{bound:g}）")
     return value
 

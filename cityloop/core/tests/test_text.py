@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from cityloop.core.text import printable
+from cityloop.core.text import decimal, printable
 
 
 def test_word_line_and_page_breaks_become_line_breaks():
@@ -29,3 +29,9 @@ def test_what_is_left_can_always_be_written_to_excel(text):
     cleaned = printable(text)
     assert not ILLEGAL_CHARACTERS_RE.search(cleaned)
     assert printable(cleaned) == cleaned
+
+
+def test_decimals_typed_in_full_width_read_as_ascii_and_nothing_else_is_a_number():
+    assert decimal("１１７．０２３") == 117.023 and decimal(" －３６.５ ") == -36.5 and decimal("+.5") == 0.5
+    for text in ("1e2", "١١٧", "nan", "inf", "1_17", "117。0", "", "-", "."):
+        assert decimal(text) is None, text
