@@ -414,3 +414,11 @@ def test_an_oversized_form_from_a_browser_session_gets_the_json_error(city, peop
     many = {f"f{i}": "1" for i in range(10_001)}
     assert_error(browser.post("/api/v1/nowhere", many), 404, "not_found")
     assert_error(browser.post("/api/v1/nowhere", {"description": "长" * 3_000_000}), 404, "not_found")
+
+
+def test_a_deeply_nested_json_body_is_a_400_not_a_500(city, people, api_for):
+    api = api_for(people.inspector)
+    deep = '{"description": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    response = Client().post("/api/v1/cases", deep, content_type="application/json", headers=api.headers())
+    assert_error(response, 400, "malformed")
+    assert Case.objects.count() == 0
