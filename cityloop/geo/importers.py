@@ -24,6 +24,7 @@ import shapely.geometry
 
 from cityloop.core.crs import CoordinateSystem, crs_from_wkt, parse_crs
 from cityloop.core.errors import ImportFailed, ValidationFailed
+from cityloop.core.text import printable
 
 POLYGON_TYPES = ("Polygon", "MultiPolygon")
 GEOJSON_GEOMETRY_TYPES = (
@@ -73,7 +74,8 @@ def read_features(path: str | Path, *, source_name: str | None = None) -> Source
 
 
 def text_value(value: Any) -> str | None:
-    """An attribute as trimmed text (``370102``, ``370102.0`` and ``" 370102 "`` all give ``"370102"``)."""
+    """An attribute as trimmed one-line text without control characters (``370102``, ``370102.0`` and
+    ``" 370102 "`` all give ``"370102"``)."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, float):
@@ -83,7 +85,7 @@ def text_value(value: Any) -> str | None:
             return str(int(value))
     if isinstance(value, bytes):
         value = value.decode("utf-8", errors="replace")
-    text = str(value).strip()
+    text = printable(str(value), one_line=True).strip()  # control characters cleaned as on every channel
     return text or None
 
 

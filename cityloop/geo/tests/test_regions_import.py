@@ -280,3 +280,9 @@ def test_geojson_crs_member_single_feature_and_point_shapefile(tmp_path):
     writer.close()
     with pytest.raises(ImportFailed, match=r"points\.shp 要素 1（370103）：几何类型为 POINT"):
         services.regions_import(path=tmp_path / "points.shp", crs="wgs84")
+
+
+def test_control_characters_in_imported_names_are_cleaned(tmp_path):
+    path = write_geojson(tmp_path / "d.json", [feature(GOOD, adcode="370102\x0b", name="历下\x0c区\x01")])
+    services.regions_import(path=path, crs="wgs84")
+    assert Region.objects.get(code="370102").name == "历下 区"
