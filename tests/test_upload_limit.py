@@ -39,6 +39,8 @@ def test_the_public_page_refuses_a_300_mib_upload_without_reading_it(client):
     fetched = client.post("/public/", content_type=MULTIPART, **declared(HUGE, HTTP_ACCEPT="application/json"))
     assert fetched.status_code == 413
     assert fetched.json()["ok"] is False and fetched.json()["code"] == "too_large"
+    english = client.post("/public/", content_type=MULTIPART, **declared(HUGE, HTTP_ACCEPT_LANGUAGE="en"))
+    assert "The upload is too large (at most 91 MiB)" in english.content.decode()
     assert Case.objects.count() == 0
 
 
