@@ -21,8 +21,8 @@ logger = logging.getLogger("cityloop.api")
 
 
 def guarded(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Refuse bodies over ``CITYLOOP_MAX_UPLOAD_BYTES`` before reading them (413), give 405s the error shape, and turn anything that
-    escaped Ninja's handlers into the JSON error shape instead of Django's HTML 500 page."""
+    """Refuse bodies over ``CITYLOOP_MAX_UPLOAD_BYTES`` before reading them (413), give 405s the error shape,
+    and turn anything that escaped Ninja's handlers into the JSON error shape instead of Django's HTML 500 page."""
 
     @answers_oversized
     @wraps(view)
