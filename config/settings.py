@@ -177,6 +177,19 @@ CITYLOOP_RATE_LIMITS = {"report": (10, 3600), "track": (30, 3600), "rate": (10, 
 CITYLOOP_TRUSTED_PROXIES = env_list("CITYLOOP_TRUSTED_PROXIES", [])
 # The most photos one portal form field accepts.
 CITYLOOP_PORTAL_MAX_PHOTOS = env_int("CITYLOOP_PORTAL_MAX_PHOTOS", 9)
+
+# Upload limits (#19): ONE limit on a request body for every channel (pages, /public/, /m/, /api/v1,
+# /open311/v2), photos and fields together; default nine photos at the photo cap plus 1 MiB of form (91 MiB).
+# A body declared larger is refused with 413 before anything reads it, and a multipart body is cut off at
+# the limit while it streams (cityloop/core/uploads.py). Keep nginx's client_max_body_size at or above it.
+CITYLOOP_MAX_UPLOAD_BYTES = env_int("CITYLOOP_MAX_UPLOAD_BYTES", 9 * CITYLOOP_MAX_PHOTO_BYTES + 1024 * 1024)
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.csrf.CsrfViewMiddleware"),
+                  "cityloop.core.uploads.UploadLimitMiddleware")  # before the CSRF check reads the form
+FILE_UPLOAD_HANDLERS = [
+    "cityloop.core.uploads.UploadLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 # Evaluation: counts taken for the present serve the next reports for this many seconds (0 = always count).
 # Reports arriving at once on a worker's threads share one transaction (cases.services.reporting.REPORT_GROUP).
 CITYLOOP_REPORT_GROUP_COMMIT = env_bool("CITYLOOP_REPORT_GROUP_COMMIT", True)

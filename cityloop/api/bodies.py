@@ -10,6 +10,7 @@ import pydantic
 from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest
 from django.http.multipartparser import MultiPartParserError
+from django.utils.translation import gettext as _
 
 from cityloop.api.errors import ApiError, validation_details
 
@@ -50,6 +51,8 @@ def read_body(request: HttpRequest, schema: type[M], *, file_fields: tuple[str, 
                 data = json.loads(raw)
             except (ValueError, UnicodeDecodeError):
                 raise ApiError(400, "请求体不是有效的 JSON") from None
+            except RecursionError:  # thousands of nested arrays: no request of this API looks like that
+                raise ApiError(400, _("请求体 JSON 嵌套过深")) from None
         if not isinstance(data, dict):
             raise ApiError(422, "请求体应为 JSON 对象", details={"__all__": ["应为 JSON 对象"]})
         strict = True  # JSON has types: no "1" for 1, no false for 0

@@ -12,6 +12,7 @@ from pydantic import ConfigDict, Field, field_validator
 
 from cityloop.accounts.models import Role
 from cityloop.cases.statuses import CaseStatus, Source
+from cityloop.core.text import decimal
 from cityloop.evaluation.models import Level
 
 StatusCode = Literal[
@@ -246,6 +247,18 @@ class ReportIn(InSchema):
     idempotency_key: str | None = Field(
         None, min_length=1, max_length=80, description="幂等键（也可放在 Idempotency-Key 头）；同一用户同一键只建一个案卷"
     )
+
+    @field_validator("lon", "lat", mode="before")
+    @classmethod
+    def _decimal_text(cls, value: Any) -> Any:
+        """Coordinates sent as form text follow the rule of every channel (``core.text.decimal``): full-width
+        digits read as ASCII, nothing but a plain decimal. Handed on as ASCII text, so JSON stays strict."""
+        if isinstance(value, str):
+            number = decimal(value)
+            if number is None:
+                raise ValueError("应为数字")
+            return repr(number)
+        return value
 
     @field_validator("lon", "lat", mode="after")
     @classmethod

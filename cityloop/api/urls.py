@@ -7,35 +7,27 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 
 from cityloop.api import views
 from cityloop.api.errors import error_response
 from cityloop.api.open311 import views as open311
 from cityloop.api.v1 import api
+from cityloop.core.uploads import answers_oversized, too_large
 
 logger = logging.getLogger("cityloop.api")
 
 
-def max_body_bytes() -> int:
-    """The largest request body accepted (default: 9 photos at the photo cap plus 1 MiB of fields)."""
-    photo = int(getattr(settings, "CITYLOOP_MAX_PHOTO_BYTES", 10 * 1024 * 1024))
-    return int(getattr(settings, "CITYLOOP_API_MAX_BODY_BYTES", 9 * photo + 1024 * 1024))
-
-
 def guarded(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Refuse oversized bodies before reading them (413), give 405s the error shape, and turn anything that
-    escaped Ninja's handlers into the JSON error shape instead of Django's HTML 500 page."""
+    """Refuse bodies over ``CITYLOOP_MAX_UPLOAD_BYTES`` before reading them (413), give 405s the error shape,
+    and turn anything that escaped Ninja's handlers into the JSON error shape instead of Django's HTML 500 page."""
 
+    @answers_oversized
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > max_body_bytes():
+        if too_large(request):  # the one limit of every channel (CITYLOOP_MAX_UPLOAD_BYTES)
             return error_response(413)
         try:
             response = view(request, *args, **kwargs)
@@ -59,6 +51,7 @@ def _guard_all(patterns: list[URLPattern | URLResolver]) -> list[URLPattern | UR
     return patterns
 
 
+@csrf_exempt  # it reads no body: a form the CSRF check cannot parse must not turn into Django's HTML 400
 def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
     return error_response(404, message="没有这个接口，见 /api/v1/openapi.json")
 
@@ -70,7 +63,7 @@ api_urlpatterns: list = [
     path("docs/", views.api_docs, name="api-docs"),
     path("docs/redoc.js", views.api_docs_script, name="api-docs-script"),
     path("", include((_guard_all(_ninja_patterns), _app_name), namespace=_namespace)),
-    re_path(r"^(?P<rest>.*)$", guarded(api_not_found)),
+    re_path(r"^(?P<rest>(?s:.*))$", guarded(api_not_found)),  # (?s): paths with a line break too
 ]
 
 _FMT = r"(?P<fmt>json|xml)"
@@ -81,5 +74,5 @@ open311_urlpatterns: list = [
     re_path(rf"^requests\.{_FMT}$", open311.requests_view, name="open311-requests"),
     re_path(rf"^requests/(?P<request_id>[^/]+)\.{_FMT}$", open311.request_detail, name="open311-request"),
     re_path(rf"^tokens/(?P<token>[^/]+)\.{_FMT}$", open311.token_detail, name="open311-token"),
-    re_path(r"^(?P<path>.*)$", open311.not_found),
+    re_path(r"^(?P<path>(?s:.*))$", open311.not_found),  # (?s): paths with a line break too
 ]

@@ -32,6 +32,7 @@ from cityloop.catalog.models import (
 )
 from cityloop.core.choices import TimeUnit
 from cityloop.core.errors import ImportFailed, ValidationFailed
+from cityloop.core.text import printable
 from cityloop.geo.models import Region
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -169,7 +170,7 @@ def _row_error(path: Path, line: int, reason: str) -> ImportFailed:
 
 
 def _read_rows(path: Path, required: Iterable[str]) -> list[tuple[int, dict[str, str]]]:
-    """(line number, row with stripped values) for every non-blank data row; checks the header."""
+    """(line number, row with cleaned, stripped values) for every non-blank data row; checks the header."""
     reader = csv.DictReader(io.StringIO(_read_text(path), newline=""))
     header = [name.strip() for name in (reader.fieldnames or [])]
     if not header:
@@ -180,7 +181,8 @@ def _read_rows(path: Path, required: Iterable[str]) -> list[tuple[int, dict[str,
         raise _row_error(path, 1, f"缺少列 {'、'.join(missing)}（表头为 {','.join(header)}）")
     rows: list[tuple[int, dict[str, str]]] = []
     for row in reader:
-        values = {key: (value or "").strip() for key, value in row.items() if isinstance(key, str)}
+        # Control characters cleaned as on every channel (cityloop/core/text.py).
+        values = {key: printable(value or "", one_line=True).strip() for key, value in row.items() if isinstance(key, str)}
         if None in row and any((extra or "").strip() for extra in row[None]):
             raise _row_error(path, reader.line_num, "列数多于表头")
         if any(values.values()):

@@ -18,6 +18,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from cityloop.core.text import printable
 from cityloop.evaluation.models import POSITION_LEVELS, REGION_LEVELS, Level
 from cityloop.evaluation.selectors import LevelReport, Row
 
@@ -88,7 +89,8 @@ def write_sheet(sheet: Worksheet, report: LevelReport, *, as_of: datetime | None
         values += [row.values.get(c.code) for c in report.columns]
         values += [row.composite, row.grade, row.previous, row.change]
         for col, (value, kind) in enumerate(zip(values, kinds, strict=True), start=1):
-            cell = sheet.cell(row=header_row + offset, column=col, value=value)
+            # Names stored with control characters (a worksheet cannot hold them) are written without.
+            cell = sheet.cell(row=header_row + offset, column=col, value=printable(value) if isinstance(value, str) else value)
             cell.border = BORDER
             if kind in FORMATS:
                 cell.number_format = FORMATS[kind]

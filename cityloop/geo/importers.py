@@ -24,6 +24,7 @@ import shapely.geometry
 
 from cityloop.core.crs import CoordinateSystem, crs_from_wkt, parse_crs
 from cityloop.core.errors import ImportFailed, ValidationFailed
+from cityloop.core.text import printable
 
 POLYGON_TYPES = ("Polygon", "MultiPolygon")
 GEOJSON_GEOMETRY_TYPES = (
@@ -73,7 +74,8 @@ def read_features(path: str | Path, *, source_name: str | None = None) -> Source
 
 
 def text_value(value: Any) -> str | None:
-    """An attribute as trimmed text (``370102``, ``370102.0`` and ``" 370102 "`` all give ``"370102"``)."""
+    """An attribute as trimmed one-line text without control characters (``370102``, ``370102.0`` and
+    ``" 370102 "`` all give ``"370102"``)."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, float):
@@ -83,11 +85,15 @@ def text_value(value: Any) -> str | None:
             return str(int(value))
     if isinstance(value, bytes):
         value = value.decode("utf-8", errors="replace")
-    text = str(value).strip()
+    text = printable(str(value), one_line=True).strip()  # control characters cleaned as on every channel
     return text or None
 
 
 # --- GeoJSON ---------------------------------------------------------------------------------------
+
+
+#: GeoJSON says to avoid nested GeometryCollections; a few levels are read, deeper ones are refused.
+MAX_COLLECTION_DEPTH = 8
 
 
 def _read_geojson(raw: bytes, name: str) -> SourceFile:
@@ -104,6 +110,8 @@ def _read_geojson(raw: bytes, name: str) -> SourceFile:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ImportFailed(f"不是有效的 JSON（第 {exc.lineno} 行第 {exc.colno} 列：{exc.msg}）", source=name) from exc
+    except RecursionError:  # thousands of nested arrays or objects: no real boundary looks like that
+        raise ImportFailed("JSON 嵌套过深，不是有效的 GeoJSON", source=name) from None
     if not isinstance(data, dict) or "type" not in data:
         raise ImportFailed("不是 GeoJSON：应为 FeatureCollection（或单个 Feature / 几何对象）", source=name)
     kind = data.get("type")
@@ -143,12 +151,14 @@ def _label(index: int, properties: dict[str, Any]) -> int | str:
     return index
 
 
-def _geojson_geometry(geometry: Any, name: str, label: int | str) -> shapely.Geometry:
+def _geojson_geometry(geometry: Any, name: str, label: int | str, depth: int = 0) -> shapely.Geometry:
     if not isinstance(geometry, dict):
         raise ImportFailed("geometry 应为对象", source=name, feature=label)
     kind = geometry.get("type")
     if kind == "GeometryCollection":
-        parts = [_geojson_geometry(part, name, label) for part in geometry.get("geometries") or []]
+        if depth >= MAX_COLLECTION_DEPTH:
+            raise ImportFailed(f"GeometryCollection 嵌套过深（最多 {MAX_COLLECTION_DEPTH} 层）", source=name, feature=label)
+        parts = [_geojson_geometry(part, name, label, depth + 1) for part in geometry.get("geometries") or []]
         if not parts:
             raise ImportFailed("缺少几何（空的 GeometryCollection）", source=name, feature=label)
         return shapely.union_all(parts) if len(parts) > 1 else parts[0]
@@ -158,6 +168,8 @@ def _geojson_geometry(geometry: Any, name: str, label: int | str) -> shapely.Geo
         shape = shapely.geometry.shape(geometry)
     except (ValueError, TypeError, IndexError, KeyError, AttributeError, shapely.errors.GEOSException) as exc:
         raise ImportFailed(f"坐标格式错误：{exc}", source=name, feature=label) from exc
+    except RecursionError:
+        raise ImportFailed("坐标格式错误：数组嵌套过深", source=name, feature=label) from None
     if shape.is_empty:
         raise ImportFailed("缺少几何（坐标为空）", source=name, feature=label)
     return shapely.force_2d(shape)

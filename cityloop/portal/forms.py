@@ -7,7 +7,6 @@ fields by ``field_for_error``.
 
 from __future__ import annotations
 
-import math
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from cityloop.catalog.models import Category, Urgency
 from cityloop.core.errors import CityLoopError
+from cityloop.core.text import decimal
 from cityloop.portal.selectors import category_resolve
 
 DEFAULT_MAX_PHOTOS = 9
@@ -76,11 +76,8 @@ class ReportForm:
 
 
 def _coordinate(raw: str, low: float, high: float) -> float | None:
-    try:
-        value = float((raw or "").strip())
-    except ValueError:
-        return None
-    return value if math.isfinite(value) and low <= value <= high else None
+    value = decimal(raw)  # full-width digits read as ASCII, as on every channel
+    return value if value is not None and low <= value <= high else None
 
 
 def parse_report(data: QueryDict, files: MultiValueDict[str, UploadedFile], *, public: bool) -> ReportForm:
@@ -95,6 +92,7 @@ def parse_report(data: QueryDict, files: MultiValueDict[str, UploadedFile], *, p
     form = ReportForm(values=values)
 
     lon, lat = values["lon"].strip(), values["lat"].strip()
+    x = y = None
     if not lon or not lat:
         form.add("location", _("请获取当前位置或在地图上选点（也可手动填写经纬度）"))
     else:
@@ -139,8 +137,8 @@ def parse_report(data: QueryDict, files: MultiValueDict[str, UploadedFile], *, p
             "category": category,
             "description": values["description"],
             "address": values["address"],
-            "lon": float(lon),
-            "lat": float(lat),
+            "lon": x,
+            "lat": y,
             "crs": "wgs84",  # the browser's geolocation and the vector map are both WGS-84
             "urgency": urgency,
             "photos": photos,

@@ -19,6 +19,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from cityloop.cases.models import Case
 from cityloop.cases.statuses import CaseStatus, Source
 from cityloop.catalog.models import Urgency
+from cityloop.core.text import printable
 
 #: Larger lists are cut here; the "说明" sheet and the list page say so.
 EXPORT_LIMIT = 50_000
@@ -65,6 +66,9 @@ def _value(path: str, value: Any) -> Any:
 
 
 def _cell(sheet: Worksheet, value: Any, *, bold: bool = False) -> WriteOnlyCell:
+    if isinstance(value, str):
+        # Rows stored before intake cleaned text may hold control characters, which a worksheet cannot.
+        value = printable(value)
     cell = WriteOnlyCell(sheet, value=value)
     if isinstance(value, str) and value.startswith("="):
         cell.data_type = "s"  # text that looks like a formula stays text

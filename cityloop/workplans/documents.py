@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from cityloop.core.text import printable
 from cityloop.workplans.choices import TaskStatus
 from cityloop.workplans.selectors import Bulletin, GroupSummary, TargetProgress, TaskState
 
@@ -92,7 +93,7 @@ class _Doc:
         fmt.space_after = Pt(space_after)
         if indent:
             fmt.first_line_indent = Pt(size * 2)
-        _font(paragraph.add_run(text), font, size, bold=bold, color=color)
+        _font(paragraph.add_run(printable(text)), font, size, bold=bold, color=color)
 
     def heading(self, text: str) -> None:
         self.para(text, font=HEADING_FONT, size=16)
@@ -107,12 +108,12 @@ class _Doc:
             cell.text = ""
             paragraph = cell.paragraphs[0]
             paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
-            _font(paragraph.add_run(text), HEADING_FONT, 11)
+            _font(paragraph.add_run(printable(text)), HEADING_FONT, 11)
         for row in rows:
             cells = table.add_row().cells
             for cell, text in zip(cells, row, strict=True):
                 cell.text = ""
-                _font(cell.paragraphs[0].add_run(str(text)), BODY_FONT, 11)
+                _font(cell.paragraphs[0].add_run(printable(str(text))), BODY_FONT, 11)
         if widths:
             for row_ in table.rows:
                 for cell, width in zip(row_.cells, widths, strict=False):
@@ -244,8 +245,8 @@ def bulletin_xlsx(data: Bulletin) -> bytes:
         ws.append(list(header))
         for cell in ws[1]:
             cell.font, cell.fill = bold, fill
-        for row in rows:
-            ws.append(list(row))
+        for row in rows:  # stored text may hold control characters, which a worksheet cannot
+            ws.append([printable(v) if isinstance(v, str) else v for v in row])
         for column in ws.columns:
             letter = column[0].column_letter
             width = max(len(str(c.value or "")) for c in column)

@@ -16,6 +16,7 @@ from pathlib import PurePath
 from typing import Any
 
 from cityloop.core.errors import ImportFailed
+from cityloop.core.text import printable
 from cityloop.workplans.parsing import LABEL_RE, ParsedPlan, PlanParseError, parse_plan
 
 TEXT_SUFFIXES = {"", ".txt", ".text", ".md", ".markdown"}
@@ -363,7 +364,7 @@ def _table_lines(table: Any) -> list[str]:
 
 def parse_file(data: bytes, filename: str, *, year: int | None = None, issuer: str | None = None) -> ParsedPlan:
     """Read and parse an uploaded plan; every failure is an ImportFailed naming the file."""
-    text = read_plan_file(data, filename)
+    text = printable(read_plan_file(data, filename))  # control characters cleaned as on every channel
     try:
         return parse_plan(text, source=filename, year=year, issuer=issuer)
     except PlanParseError as exc:

@@ -22,6 +22,7 @@ from django.utils import timezone
 from cityloop.accounts.models import Role, User
 from cityloop.catalog.models import Department
 from cityloop.core.errors import Conflict, PermissionDenied, ValidationFailed
+from cityloop.core.text import printable
 from cityloop.notifications.models import NotificationKind
 from cityloop.notifications.services import notify
 from cityloop.workplans import selectors
@@ -110,8 +111,9 @@ def plan_import(
     """Save a parsed (and possibly corrected) plan in one transaction. Unit names are matched to departments of
     exactly that name unless ``unit_departments`` says otherwise (None there keeps the name as text); no
     department is ever created."""
-    issuer = (issuer if issuer is not None else parsed.issuer).strip()
-    title = (title if title is not None else parsed.title).strip()
+    # Control characters cleaned as on every channel (cityloop/core/text.py): the preview's fields are posted.
+    issuer = printable(issuer if issuer is not None else parsed.issuer, one_line=True).strip()
+    title = printable(title if title is not None else parsed.title, one_line=True).strip()
     plan_year = _validate(parsed, issuer=issuer, year=year or parsed.year, title=title)
     at = at or timezone.now()
     if imported_by is not None:
@@ -136,7 +138,8 @@ def plan_import(
     for order, t in enumerate(parsed.tasks, start=1):
         task = PlanTask.objects.create(
             plan=plan, section=sections.get(t.section) if t.section else None, number=t.number, code=t.code[:20],
-            order=order, title=t.title.strip()[:200], text=t.text.strip(), deadline=t.deadline,
+            order=order, title=printable(t.title, one_line=True).strip()[:200], text=printable(t.text).strip(),
+            deadline=t.deadline,
             warnings=list(t.warnings),
         )
         through = PlanTask.leaders.through  # rows in the document's order (the ledger lists leaders so)
@@ -147,7 +150,7 @@ def plan_import(
                            order=len(t.lead_units) + i) for i, n in enumerate(t.co_units)]
         TaskUnit.objects.bulk_create(units)
         Target.objects.bulk_create([
-            Target(task=task, text=g.text[:500], what=g.what.strip()[:200], value=g.value, unit=g.unit[:20],
+            Target(task=task, text=printable(g.text)[:500], what=printable(g.what, one_line=True).strip()[:200], value=g.value, unit=g.unit[:20],
                    kind=g.kind, baseline=g.baseline, deadline=g.deadline, order=i)
             for i, g in enumerate(t.targets)
         ])
@@ -201,7 +204,7 @@ def progress_report_submit(
         raise Conflict("任务已销号，不再报送进展；如需继续，请先撤销销号")
     if status not in REPORTABLE_STATUSES:
         raise ValidationFailed("请选择进展状态（未启动、推进中、已完成、滞后）", field="status")
-    text = text.strip()
+    text = printable(text).strip()
     if not text:
         raise ValidationFailed("请填写进展情况", field="text")
     month = selectors.month_start(month)
@@ -260,7 +263,7 @@ def task_close(*, task: PlanTask, actor: User, evidence: str, evidence_file: Upl
     task = PlanTask.objects.select_for_update().get(pk=task.pk)
     if task.status == TaskStatus.CLOSED:
         raise Conflict("任务已经销号")
-    evidence = evidence.strip()
+    evidence = printable(evidence).strip()
     if not evidence:
         raise ValidationFailed("销号须写明依据（完成情况和佐证）", field="evidence")
     task.status_before_close = task.status
@@ -284,7 +287,7 @@ def task_reopen(*, task: PlanTask, actor: User, reason: str, at: datetime | None
     task = PlanTask.objects.select_for_update().get(pk=task.pk)
     if task.status != TaskStatus.CLOSED:
         raise Conflict("任务未销号")
-    reason = reason.strip()
+    reason = printable(reason).strip()
     if not reason:
         raise ValidationFailed("请写明撤销销号的原因", field="reason")
     back = task.status_before_close if task.status_before_close not in ("", TaskStatus.CLOSED, TaskStatus.DONE) \

@@ -41,6 +41,8 @@ from cityloop.cases.models import Attachment, AttachmentKind, Case, CaseEvent
 from cityloop.cases.photos import PhotoRejected
 from cityloop.cases.statuses import FINAL_STATUSES
 from cityloop.core.errors import CityLoopError, NotFound, OutsideCity, PermissionDenied
+from cityloop.core.text import decimal, printable
+from cityloop.core.uploads import answers_oversized, too_large
 from cityloop.geo.models import Grid, Region
 
 logger = logging.getLogger("cityloop.api.open311")
@@ -62,7 +64,7 @@ class Open311Error(Exception):
 
 
 def _fmt_of(request: HttpRequest, kwargs: dict[str, Any]) -> str:
-    fmt = kwargs.get("fmt") or ("xml" if request.path.endswith(".xml") else "json")
+    fmt = kwargs.get("fmt") or ("xml" if request.path.rstrip().endswith(".xml") else "json")
     return "xml" if fmt == "xml" else "json"
 
 
@@ -101,22 +103,14 @@ def open311_view(*methods: str) -> Callable[[Callable[..., HttpResponse]], Calla
                 logger.exception("Open311 请求出错：%s", request.path)
                 return errors(fmt, 500, "服务暂时无法处理该请求，请稍后重试")
 
-        return csrf_exempt(wrapped)
+        return answers_oversized(csrf_exempt(wrapped))
 
     return decorate
 
 
-def _max_body() -> int:
-    photo = int(getattr(settings, "CITYLOOP_MAX_PHOTO_BYTES", 10 * 1024 * 1024))
-    return int(getattr(settings, "CITYLOOP_API_MAX_BODY_BYTES", MAX_PHOTOS * photo + 1024 * 1024))
-
-
 def _check_body_size(request: HttpRequest) -> None:
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > _max_body():
+    """The one limit of every channel (``CITYLOOP_MAX_UPLOAD_BYTES``), before the body is read."""
+    if too_large(request):
         raise Open311Error(413, "请求体过大")
 
 
@@ -329,7 +323,8 @@ _CODE_IN_ADDRESS = re.compile(r"(?<!\d)(\d{15}|\d{12})(?!\d)")
 
 
 def _text(request: HttpRequest, name: str, limit: int) -> str:
-    value = _param(request, name)
+    """A text parameter, control characters cleaned as on every channel (``core.text``)."""
+    value = printable(_param(request, name), one_line=name != "description").strip()
     if len(value) > limit:
         raise Open311Error(400, f"{name} 不能超过 {limit} 个字符")
     return value
@@ -339,11 +334,10 @@ def _coordinate(request: HttpRequest, name: str, bound: float) -> float | None:
     text = _param(request, name)
     if not text:
         return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise Open311Error(400, f"{name} 应为数字（WGS-84 十进制度）") from None
-    if not math.isfinite(value) or abs(value) > bound:
+    value = decimal(text)  # full-width digits read as ASCII, as on every channel
+    if value is None:
+        raise Open311Error(400, f"{name} 应为数字（WGS-84 十进制度）")
+    if abs(value) > bound:
         raise Open311Error(400, f"{name} 超出范围（±{bound:g}）")
     return value
 

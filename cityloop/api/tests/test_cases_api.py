@@ -94,7 +94,7 @@ def test_oversized_photo_and_oversized_body_get_413(city, people, api_for, jpeg_
     settings.CITYLOOP_MAX_PHOTO_BYTES = 100
     data = {**report_body(city), "photos": SimpleUploadedFile("a.jpg", jpeg_bytes, "image/jpeg")}
     assert_error(api.multipart("/api/v1/cases", data), 413, "photo_rejected")
-    settings.CITYLOOP_API_MAX_BODY_BYTES = 1000
+    settings.CITYLOOP_MAX_UPLOAD_BYTES = 1000
     big = report_body(city, description="很长" * 2000)
     assert_error(api.post("/api/v1/cases", big), 413, "too_large")
     assert Case.objects.count() == 0
@@ -391,3 +391,34 @@ def test_list_micro_cache_serves_a_page_for_its_lifetime_but_not_after_ones_own_
     case_report(source="inspector", category="01001", description="又一个", lon=city.point(1)[0], lat=city.point(1)[1],
                 reporter=people.inspector)
     assert api.get("/api/v1/cases", {"page_size": 50}).json()["count"] == first["count"] + 2
+
+
+def test_control_characters_in_reported_text_are_cleaned_and_the_case_exports(city, people, api_for, client):
+    api = api_for(people.inspector)
+    body = report_body(city, description="井盖\u000b缺失\u0001", address="甲路\u000c1 号")
+    response = api.post("/api/v1/cases", body)
+    assert response.status_code == 201, response.content
+    assert response.json()["case"]["description"] == "井盖\n缺失" and response.json()["case"]["address"] == "甲路 1 号"
+    client.force_login(people.operator)
+    assert client.get("/cases/export.xlsx").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/api/v1/ca%0Ases", "/api/v1/%0A", "/api/v1/cases%0D%0A/1", "/api/v1/me%0A"])
+def test_paths_with_a_line_break_get_the_json_error(db, path):
+    assert_error(Client().get(path), 404, "not_found")
+
+
+def test_an_oversized_form_from_a_browser_session_gets_the_json_error(city, people):
+    browser = Client(enforce_csrf_checks=True)  # a logged-in page calling the API with its session cookie
+    browser.force_login(people.operator)
+    many = {f"f{i}": "1" for i in range(10_001)}
+    assert_error(browser.post("/api/v1/nowhere", many), 404, "not_found")
+    assert_error(browser.post("/api/v1/nowhere", {"description": "长" * 3_000_000}), 404, "not_found")
+
+
+def test_a_deeply_nested_json_body_is_a_400_not_a_500(city, people, api_for):
+    api = api_for(people.inspector)
+    deep = '{"description": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    response = Client().post("/api/v1/cases", deep, content_type="application/json", headers=api.headers())
+    assert_error(response, 400, "malformed")
+    assert Case.objects.count() == 0

@@ -218,7 +218,7 @@ def test_multipart_with_media_as_the_three_client_posts(city, key, jpeg_bytes):
 
 
 def test_oversized_body_is_413(city, key, settings):
-    settings.CITYLOOP_API_MAX_BODY_BYTES = 500
+    settings.CITYLOOP_MAX_UPLOAD_BYTES = 500
     errors_of(post(form(city, key, description="长" * 400)), 413)
     assert Case.objects.count() == 0
 
@@ -366,3 +366,16 @@ def test_at_most_1000_rows(city, requests_made):
     Case.objects.bulk_create(rows)
     body = Client().get(f"{BASE}/requests.json").json()
     assert len(body) == 1000
+
+
+def test_control_characters_in_posted_text_are_cleaned(city, key):
+    response = post(form(city, key, description="路边\x0b有垃圾\x02", address_string="甲路\x0c8 号", first_name="小\x1b雨"))
+    assert response.status_code == 201, response.content
+    case = Case.objects.get(number=response.json()[0]["service_request_id"])
+    assert (case.description, case.address, case.reporter_name) == ("路边\n有垃圾", "甲路 8 号", "小雨")
+
+
+@pytest.mark.parametrize(("path", "fmt"), [("requests%0A.json", "json"), ("requests.json%0A", "json"),
+                                           ("requests.xml%0A", "xml"), ("a%0Ab.xml", "xml"), ("%0A", "json")])
+def test_paths_with_a_line_break_get_the_spec_error(db, path, fmt):
+    assert errors_of(Client().get(f"{BASE}/{path}"), 404, fmt)[0]["code"] == 404

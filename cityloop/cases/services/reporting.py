@@ -41,6 +41,7 @@ from cityloop.catalog.models import Category, Stage, Urgency
 from cityloop.core.crs import geodesic_distance_m, to_wgs84
 from cityloop.core.errors import OutsideCity, ValidationFailed
 from cityloop.core.group_commit import GroupCommit, write_turn
+from cityloop.core.text import printable
 from cityloop.core.workcal import get_calendar
 from cityloop.geo.lookup import get_grid_index
 from cityloop.geo.models import Region
@@ -64,14 +65,15 @@ class ReportResult:
     duplicates: list[int] = field(default_factory=list)
 
 
-def clean_text(value: str, *, field_name: str, label: str, required: bool, limit: int) -> str:
-    text = (value or "").strip()
+def clean_text(value: str, *, field_name: str, label: str, required: bool, limit: int, one_line: bool = False) -> str:
+    """Text as every channel hands it over: NUL refused, other control characters cleaned (``core.text``)."""
+    if "\x00" in (value or ""):
+        raise ValidationFailed(f"{label}含有非法字符", field=field_name)
+    text = printable(value or "", one_line=one_line).strip()
     if required and not text:
         raise ValidationFailed(f"请填写{label}", field=field_name)
     if len(text) > limit:
         raise ValidationFailed(f"{label}不能超过 {limit} 个字", field=field_name)
-    if "\x00" in text:
-        raise ValidationFailed(f"{label}含有非法字符", field=field_name)
     return text
 
 
@@ -233,10 +235,12 @@ def _check(item: ReportInput) -> _Checked:
         category=_category(item.category),
         description=clean_text(item.description, field_name="description", label="问题描述", required=True,
                                limit=MAX_DESCRIPTION),
-        address=clean_text(item.address, field_name="address", label="地址", required=False, limit=300),
-        reporter_name=clean_text(item.reporter_name, field_name="reporter_name", label="姓名", required=False, limit=50),
+        address=clean_text(item.address, field_name="address", label="地址", required=False, limit=300,
+                           one_line=True),
+        reporter_name=clean_text(item.reporter_name, field_name="reporter_name", label="姓名", required=False, limit=50,
+                                 one_line=True),
         reporter_phone=clean_text(item.reporter_phone, field_name="reporter_phone", label="电话", required=False,
-                                  limit=20),
+                                  limit=20, one_line=True),
         at=now_or(item.at),
     )
     try:

@@ -374,3 +374,11 @@ def test_fake_or_oversized_photo_is_refused_and_nothing_is_written(city, people,
     with pytest.raises(PhotoRejected, match="上限"):
         report(city, people, photos=[b"\xff\xd8\xff" + b"0" * 200])
     assert Case.objects.count() == 0 and CaseEvent.objects.count() == 0
+
+
+def test_control_characters_in_a_handling_note_are_cleaned_and_nul_is_refused(city, people):
+    case = dispatched(city, people)
+    with pytest.raises(ValidationFailed):
+        services.case_handle(case=case, actor=people.handler_a, note="已\x00处理")
+    services.case_handle(case=case, actor=people.handler_a, note="已更换井盖\x0b见照片\x1b")
+    assert CaseEvent.objects.filter(case=case).latest("id").note == "已更换井盖\n见照片"

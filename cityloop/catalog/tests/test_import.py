@@ -276,3 +276,10 @@ def test_pinyin_initials_and_name_normalisation() -> None:
     assert normalise_name("变压器(箱)") == normalise_name("变压器（箱）")
     assert normalise_name("道路积雪、结冰") == "道路积雪结冰"
     assert normalise_name("监控电子眼设施") == "监控电子眼"
+
+
+def test_control_characters_in_imported_names_are_cleaned(tmp_path: Path) -> None:
+    rows = [["部件", "01", "市政\x0b公用设施", "01001", "供水\x1b井盖\x7f", "", "", "测试"]]
+    categories_import(path=write_csv(tmp_path / "c.csv", rows))
+    assert Category.objects.get(code="01").name == "市政 公用设施"
+    assert Category.objects.get(code="01001").name == "供水井盖"

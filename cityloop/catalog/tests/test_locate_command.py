@@ -43,3 +43,11 @@ def test_locate_outside_the_city_is_a_clear_error(city):
         run("116.0", "36.0")
     with pytest.raises(CommandError, match="坐标系"):
         run("117.0", "36.66", "--crs", "mars")
+
+
+def test_coordinates_follow_the_rule_of_every_channel(city):
+    lon, lat = WEST + CELL * 1.5, NORTH - CELL * 0.5
+    full_width = str.maketrans("0123456789.", "０１２３４５６７８９．")
+    assert "单元网格：370102001001002" in run(f"{lon:.6f}".translate(full_width), f"{lat:.6f}".translate(full_width))
+    with pytest.raises(CommandError, match="lon"):
+        run(f"{lon / 100:.8f}e2", f"{lat:.6f}")

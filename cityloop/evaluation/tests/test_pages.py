@@ -12,6 +12,7 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from cityloop.catalog.models import Department
 from cityloop.core.tests.pages import external_assets
 from cityloop.evaluation.models import Level
 from cityloop.evaluation.tests.scenario import AS_OF, PERIOD
@@ -122,6 +123,15 @@ def test_the_excel_export_has_a_sheet_per_level(client, scenario, people):
     assert book.sheetnames == ["处置单位"]
     names = [book["处置单位"].cell(row=n, column=3).value for n in range(5, 8)]
     assert names == ["市政中心", None, None]  # only their row, no city total
+
+
+def test_the_excel_export_writes_names_stored_with_control_characters(client, scenario, people):
+    Department.objects.filter(name="市政中心").update(name="市政\x0b中心\x1b")
+    client.force_login(people.leader)
+    response = client.get(url("evaluation:export"))
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content))["处置单位"]
+    assert "市政\n中心" in [sheet.cell(row=n, column=3).value for n in range(5, sheet.max_row + 1)]
 
 
 def test_the_map_colours_regions_by_score(client, scenario, people):

@@ -77,6 +77,18 @@ def test_command_line_exits_non_zero_with_the_message(tmp_path, capsys, keep_con
     assert Region.objects.count() == 0
 
 
+def test_a_100000_deep_geojson_ends_with_a_message_not_a_traceback(tmp_path, capsys, keep_connection):
+    deep = tmp_path / "deep.geojson"
+    deep.write_text('{"type": "Polygon", "coordinates": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    for command in ("import_regions", "import_grids"):
+        with pytest.raises(SystemExit) as exited:
+            main(["cityloop", command, str(deep), "--crs", "wgs84"])
+        assert exited.value.code == 1
+        err = capsys.readouterr().err
+        assert "deep.geojson：JSON 嵌套过深" in err and "Traceback" not in err and "RecursionError" not in err
+    assert Region.objects.count() == 0 and Grid.objects.count() == 0
+
+
 def test_help_texts(capsys, keep_connection):
     for command in ("import_regions", "import_grids", "make_grids"):
         with pytest.raises(SystemExit):

@@ -166,6 +166,14 @@ FLAT = {"type": "Polygon", "coordinates": [[[117.0, 36.6], [117.01, 36.6], [117.
 SWAPPED = square(36.6, 117.0, 0.01)
 
 
+def _collection(shape: shapely.Geometry, *, depth: int) -> dict:
+    """``shape`` inside ``depth`` GeometryCollections, each holding the next."""
+    geometry: dict = shapely.geometry.mapping(shape)
+    for _ in range(depth):
+        geometry = {"type": "GeometryCollection", "geometries": [geometry]}
+    return geometry
+
+
 def _rename_first(*rest: dict) -> list[dict]:
     """A valid update of the existing 370102 first, so a partial write would show in the snapshot."""
     return [feature(GOOD, adcode="370102", name="改名"), *rest]
@@ -200,6 +208,12 @@ BAD_INPUTS = [
                  ["2（370103）", "自相交", "无法可靠修复"], id="bowtie"),
     pytest.param(_rename_first(feature(FLAT, adcode="370103", name="市中区")), {}, ["2（370103）", "面积为零"],
                  id="zero-area"),
+    pytest.param('{"type": "Polygon", "coordinates": ' + "[" * 100_000 + "]" * 100_000 + "}", {},
+                 ["嵌套过深"], id="100000-deep-arrays"),
+    pytest.param(_rename_first(feature(_collection(GOOD, depth=200), adcode="370103", name="市中区")), {},
+                 ["2（370103）", "GeometryCollection", "嵌套过深"], id="200-deep-collections"),
+    pytest.param(_rename_first(feature({"type": "Polygon", "coordinates": json.loads("[" * 900 + "1" + "]" * 900)},
+                                       adcode="370103", name="市中区")), {}, ["嵌套过深"], id="900-deep-coordinates"),
 ]
 
 
@@ -266,3 +280,9 @@ def test_geojson_crs_member_single_feature_and_point_shapefile(tmp_path):
     writer.close()
     with pytest.raises(ImportFailed, match=r"points\.shp 要素 1（370103）：几何类型为 POINT"):
         services.regions_import(path=tmp_path / "points.shp", crs="wgs84")
+
+
+def test_control_characters_in_imported_names_are_cleaned(tmp_path):
+    path = write_geojson(tmp_path / "d.json", [feature(GOOD, adcode="370102\x0b", name="历下\x0c区\x01")])
+    services.regions_import(path=path, crs="wgs84")
+    assert Region.objects.get(code="370102").name == "历下 区"

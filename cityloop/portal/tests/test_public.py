@@ -279,3 +279,11 @@ def test_category_status_and_labels_in_the_page_are_chinese(client, catalogue):
     page = client.post(reverse("portal_public:track"), {"number": case.number, "phone_last4": "5678"}).content.decode()
     assert '<html class="no-js" lang="zh-CN">' in page
     assert "办理进度" in page and "暴露垃圾" in page
+
+
+def test_control_characters_in_a_citizen_report_are_cleaned(client, catalogue):
+    data = report_data(catalogue, description="路边\x0c有垃圾\x07", reporter_name="李\x1b四", address="经十路\r\n1 号")
+    response = client.post(reverse("portal_public:report"), data)
+    assert response.status_code == 302
+    case = Case.objects.get()
+    assert (case.description, case.reporter_name, case.address) == ("路边\n有垃圾", "李四", "经十路 1 号")

@@ -76,3 +76,14 @@ def test_large_exports_are_cut_with_a_note(client, people, loop, monkeypatch):
     assert any("只导出了前 3 条" in str(n) for n in notes)
     page = client.get(reverse("case-list")).content.decode()
     assert "只导出前 3 条" in page
+
+
+def test_a_case_stored_with_control_characters_still_exports(client, people, city):
+    # Rows stored before intake cleaned text (an anonymous report with a vertical tab or a form feed).
+    case = report(city, people)
+    Case.objects.filter(pk=case.pk).update(description="井盖\x0b缺失\x0c有隐患\x01", address="经十路\x1b1 号")
+    client.force_login(people.operator)
+    _, workbook = export(client, q="井盖\x0b")
+    header, row = list(workbook["案卷"].iter_rows(values_only=True))
+    record = dict(zip(header, row, strict=True))
+    assert record["问题描述"] == "井盖\n缺失\n有隐患" and record["地址"] == "经十路1 号"

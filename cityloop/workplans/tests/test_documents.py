@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 
 from cityloop.workplans import documents, selectors
 from cityloop.workplans.choices import TaskStatus
+from cityloop.workplans.models import PlanTask, ProgressReport
 from cityloop.workplans.services import progress_report_submit
 from cityloop.workplans.tests.conftest import at
 
@@ -76,3 +77,19 @@ def test_review_docx_and_charts(reported):
     assert charts["sections"]["categories"] == ["一、环境卫生", "二、市政设施"]
     assert {s["key"] for s in charts["sections"]["series"]} == set(TaskStatus.values)
     assert charts["targets"]["actual"] == [40, 100]
+
+
+def test_documents_are_written_even_with_control_characters_stored(reported, plan, units, people):
+    # A report typed with a vertical tab is stored without it; rows stored before that rule still export.
+    three = plan.tasks.get(code="3")
+    report = progress_report_submit(task=three, department=units.municipal, month=date(2024, 5, 1),
+                                    status=TaskStatus.IN_PROGRESS, text="已完成\x0b选址\x1b", actor=people.municipal,
+                                    values={}, at=at(2024, 6, 3))
+    assert report.text == "已完成\n选址"
+    ProgressReport.objects.filter(task__code="1").update(text="选址受阻\x0b已协调\x1b")
+    PlanTask.objects.filter(code="1").update(title="新建\x0c公厕")
+    data = selectors.bulletin(reported, month=date(2024, 5, 1), today=date(2024, 6, 10))
+    workbook = load_workbook(io.BytesIO(documents.bulletin_xlsx(data)))
+    assert [row[1] for row in workbook["滞后任务"].iter_rows(min_row=2, values_only=True)][0] == "新建\n公厕"
+    text = docx_text(documents.bulletin_docx(data, today=date(2024, 6, 10)))
+    assert "选址受阻\n已协调" in text and "\x1b" not in text

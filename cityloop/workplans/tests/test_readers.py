@@ -160,3 +160,10 @@ def test_gb18030_and_html_are_read():
     plan = parse_file(html.encode("utf-8"), "plan.html")
     assert [t.code for t in plan.tasks] == ["1", "2", "3", "4"]
     assert "打印" not in plan.tasks[-1].text
+
+
+def test_control_characters_in_a_plan_are_cleaned():
+    dirty = SMALL_PLAN.replace("新建公厕。", "新建\x1b公厕\x07。", 1)
+    html = "<html><body>" + "".join(f"<p>{line}</p>" for line in dirty.split("\n")) + "</body></html>"
+    plan = parse_file(html.encode(), "plan.html")
+    assert plan.tasks[0].text.startswith("新建公厕。")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from argparse import ArgumentTypeError
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -9,7 +10,16 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from cityloop.catalog.selectors import category_by_code, category_label, handling_limit, route_case
 from cityloop.core.console import console_for
 from cityloop.core.errors import CityLoopError
+from cityloop.core.text import decimal
 from cityloop.geo.selectors import locate_point
+
+
+def _coordinate(text: str) -> float:
+    """The rule of every channel (``core.text.decimal``): full-width digits read as ASCII, plain decimals only."""
+    value = decimal(text)
+    if value is None:
+        raise ArgumentTypeError(f"应为十进制数（如 117.0215），不是“{text}”")
+    return value
 
 
 class Command(BaseCommand):
@@ -19,8 +29,8 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("lon", type=float, help="经度")
-        parser.add_argument("lat", type=float, help="纬度")
+        parser.add_argument("lon", type=_coordinate, help="经度")
+        parser.add_argument("lat", type=_coordinate, help="纬度")
         parser.add_argument("--crs", default="wgs84", help="输入坐标系：wgs84（默认）、cgcs2000、gcj02、bd09 或 EPSG:NNNN")
         parser.add_argument("--category", help="案件小类编码，例如 01001")
 
