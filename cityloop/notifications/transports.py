@@ -6,6 +6,7 @@ configured in ``settings.CITYLOOP_NOTIFICATION_TRANSPORTS`` deliver it elsewhere
     CITYLOOP_NOTIFICATION_TRANSPORTS = [
         {"name": "email"},                                    # optional "base_url" for absolute links
         {"name": "webhook", "url": "https://example.cn/hook", "timeout": 5},
+        {"name": "apprise", "urls": ["wxwork://KEY/", "mailto://user:pass@mail.example.cn?to={email}"]},
         {"name": "sms", "class": "myproject.sms.SmsTransport", ...},  # any class with name/send()
     ]
 
@@ -21,7 +22,7 @@ import json
 import urllib.error
 import urllib.request
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -169,10 +170,64 @@ def _text(data: bytes) -> str:
     return data.decode("utf-8", errors="replace").strip()
 
 
+class AppriseTransport:
+    """Sends through Apprise, one library for the channels bureaus use: 企业微信 (``wxwork://``), 钉钉
+    (``dingtalk://``), 飞书 (``feishu://``), mail, SMS gateways, ntfy, Matrix, JSON/XML webhooks …
+
+    ``urls`` are Apprise URLs; one may name the recipient's ``{email}``, ``{phone}`` or ``{username}``
+    (``mailto://…?to={email}``) and is then left out for a recipient without that field (nothing to send to:
+    skipped). A URL without a field goes to the same place for every recipient (a group robot)."""
+
+    name = "apprise"
+    FIELDS = ("email", "phone", "username")
+    _SAMPLE = {"email": "someone@example.cn", "phone": "13800000000", "username": "someone"}
+
+    def __init__(self, *, urls: list[str] | str, base_url: str = "") -> None:
+        import apprise
+
+        self.urls = [urls] if isinstance(urls, str) else list(urls)
+        if not self.urls:
+            raise ImproperlyConfigured("通知发送方式 apprise 需要至少一个地址（urls）")
+        for url in self.urls:
+            if not apprise.Apprise().add(self._fill(url, self._SAMPLE)):
+                raise ImproperlyConfigured(f"Apprise 不认识这个地址：{url!r}")
+        self.base_url = base_url.rstrip("/")
+
+    @classmethod
+    def _fill(cls, url: str, values: dict[str, str]) -> str:
+        for field in cls.FIELDS:
+            url = url.replace("{" + field + "}", quote(values.get(field, ""), safe="@+"))
+        return url
+
+    def send(self, notification: Notification) -> None:
+        import apprise
+
+        recipient = notification.recipient
+        values = {"email": recipient.email, "phone": getattr(recipient, "phone", ""),
+                  "username": recipient.get_username()}
+        targets = [
+            self._fill(url, values) for url in self.urls
+            if all(values.get(field) for field in self.FIELDS if "{" + field + "}" in url)
+        ]
+        if not targets:
+            raise DeliverySkipped("收件人没有这些地址所需的联系方式")
+        sender = apprise.Apprise()
+        for target in targets:
+            sender.add(target)
+        body = notification.body
+        if notification.link:
+            body = f"{body}\n\n详情：{self.base_url}{notification.link}".lstrip()
+        with apprise.LogCapture(level=apprise.logging.WARNING) as log:
+            delivered = sender.notify(title=notification.title, body=body or notification.title)
+        if not delivered:
+            raise DeliveryFailed(f"Apprise 发送失败：{log.getvalue().strip()[-500:] or '原因未知'}")
+
+
 TRANSPORT_CLASSES: dict[str, type] = {
     "in_app": InAppTransport,
     "email": EmailTransport,
     "webhook": WebhookTransport,
+    "apprise": AppriseTransport,
 }
 
 

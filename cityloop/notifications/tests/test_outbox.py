@@ -3,6 +3,7 @@ retries failures with a growing delay, and the admin sees and re-sends what fail
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from datetime import timedelta
@@ -132,3 +133,59 @@ def test_the_admin_lists_failed_deliveries_and_sends_them_again(
                 {"action": "send_again", "_selected_action": [delivery.pk]})
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == (DeliveryStatus.PENDING, 0)
+
+
+# --- Apprise ------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_apprise_sends_to_a_group_robot_and_to_each_recipients_own_address(
+    settings, hook_server, django_capture_on_commit_callbacks
+):
+    """Two Apprise URLs: a JSON hook for everyone (a group robot), and one naming ``{phone}`` that only
+    recipients with a phone number get; a recipient without one is reached through the first alone."""
+    port = hook_server.url.split(":")[2].split("/")[0]
+    settings.CITYLOOP_NOTIFICATION_TRANSPORTS = [{
+        "name": "apprise", "base_url": "https://cityloop.example.cn",
+        "urls": [f"json://127.0.0.1:{port}/group", f"json://127.0.0.1:{port}/sms/{{phone}}"],
+    }]
+    with_phone = make_user("handler_a")
+    with_phone.phone = "13912345678"
+    with_phone.save(update_fields=["phone"])
+    without_phone = make_user("handler_b")
+    with django_capture_on_commit_callbacks(execute=True):
+        notify(recipients=[with_phone, without_phone], kind="case_dispatched", title="案卷 2026000012 已派遣",
+               body="井盖缺失，请处置", link="/cases/12/")
+
+    assert deliveries_send().sent == 2
+
+    paths = sorted(request["path"] for request in hook_server.requests)
+    assert paths == ["/group", "/group", "/sms/13912345678"]
+    message = json.loads(hook_server.requests[0]["body"])
+    assert message["title"] == "案卷 2026000012 已派遣"
+    assert message["message"] == "井盖缺失，请处置\n\n详情：https://cityloop.example.cn/cases/12/"
+
+
+@pytest.mark.django_db
+def test_apprise_failure_is_recorded_with_its_reason(settings, closed_port_url, django_capture_on_commit_callbacks):
+    port = closed_port_url.split(":")[2].split("/")[0]
+    settings.CITYLOOP_NOTIFICATION_TRANSPORTS = [{"name": "apprise", "urls": [f"json://127.0.0.1:{port}/x"]}]
+    with django_capture_on_commit_callbacks(execute=True):
+        notify(recipients=[make_user("handler_a")], kind="case_warning", title="预警")
+
+    assert deliveries_send().retrying == 1
+
+    delivery = Delivery.objects.get()
+    assert delivery.last_error.startswith("Apprise 发送失败：") and "Connection error" in delivery.last_error
+
+
+def test_an_address_apprise_does_not_know_is_a_configuration_error(settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from cityloop.notifications.checks import check_transports
+    from cityloop.notifications.transports import get_transports
+
+    settings.CITYLOOP_NOTIFICATION_TRANSPORTS = [{"name": "apprise", "urls": ["pigeon://loft/"]}]
+    with pytest.raises(ImproperlyConfigured, match="pigeon"):
+        get_transports()
+    assert [error.id for error in check_transports()] == ["notifications.E001"]
