@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "cityloop.portal",
     "cityloop.demo",
     "cityloop.web",
+    "cityloop.worker",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -39,7 +39,7 @@ def evaluations_warm(*, levels: tuple[Level, ...] = WARM_LEVELS, kinds: tuple[st
     """Count the evaluation pages leaders open most (with their six-period trends) afresh and keep the
     counts, so that a page opened within ``CITYLOOP_EVALUATION_CACHE_SECONDS`` needs no counting.
 
-    The scheduler (``cityloop sweep --every N``) calls this before the kept counts lapse, when the cache is
+    The worker (``cityloop worker``, job ``warm``) calls this before the kept counts lapse, when the cache is
     shared by the web workers. ``today`` (default: the local date) picks the periods that contain it."""
     done = []
     today = today or timezone.localdate()
