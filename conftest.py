@@ -46,3 +46,15 @@ def _factory_sequences_from_the_start():
     grid squares come from the sequences, so a test must not pass or fail by the order the suite runs in."""
     for factory_class in _factories():
         factory_class.reset_sequence(force=True)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _static_files_where_they_are():
+    """Pages in tests name static files by their plain names, read where they are (no ``collectstatic``); the
+    deployed storage with hashed names has its own test (tests/test_static_files.py)."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    plain = {**settings.STORAGES, "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"}}
+    with override_settings(STORAGES=plain):
+        yield

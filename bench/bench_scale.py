@@ -449,6 +449,8 @@ SERVER_SETTINGS = textwrap.dedent("""
 
     CITYLOOP_API_THROTTLE_RATES = {"user": None, "anon": None}
     CITYLOOP_API_LIST_CACHE_SECONDS = 0
+    # The pages name static files by their plain names here (no collectstatic for a memory measurement).
+    STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"}}
     if DATABASES["default"]["ENGINE"].endswith("postgresql"):
         DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c statement_timeout=%d"
 """) % (QUERY_LIMIT_S * 1000)

@@ -162,7 +162,9 @@ STATICFILES_DIRS: list[Path | tuple[str, Path]] = [BASE_DIR / "static"]
 STATICFILES_DIRS += [(prefix, path) for prefix, path in _VENDOR.items() if path.exists()]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # Hashed names (app.3f2a1c.js) after `cityloop collectstatic`, cached for ever by browsers: an upgrade never
+    # leaves users on old JavaScript. With DEBUG on, the plain names are served (no collectstatic needed).
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = DATA_DIR / "media"

@@ -11,4 +11,4 @@ class CoreConfig(AppConfig):
 
         from cityloop.core.checks import check_calendar_years
 
-        checks.register(check_calendar_years, "cityloop")
+        checks.register(check_calendar_years, "cityloop", deploy=True)  # check --deploy; admins see it on the workbench

@@ -55,8 +55,8 @@ def warm_evaluations() -> str:
 
 def remind_plan_reports() -> str:
     run = plan_reminders_send()
-    if run.not_due:
-        return f"工作要点报送提醒：{run.month:%Y-%m} 截止 {run.due.isoformat()}，尚未到期"
+    if run.not_due or not run.sent:
+        return ""
     return f"工作要点报送提醒：{run.month:%Y-%m} 提醒 {len(run.sent)} 项，此前已提醒 {run.already} 项"
 
 

@@ -91,3 +91,26 @@ def test_admin_sees_every_queue_and_the_reference_data(client, loop):
     assert counts["reported"] == 2 and counts["registered"] == 1 and counts["dispatched"] == 3
     text = client.get(reverse("home")).content.decode()
     assert "单元网格" in text
+
+
+def test_admin_is_told_on_the_workbench_when_a_years_holidays_are_missing(client, people, monkeypatch):
+    """The calendar warning reaches the admin where they work, not every command's output."""
+    from datetime import date
+
+    from cityloop.accounts.services import user_upsert
+    from cityloop.core import checks
+    from cityloop.core.services import calendar_day_set
+
+    monkeypatch.setattr(checks, "_today", lambda: date(2026, 11, 23))  # the built-in data ends with 2026
+    admin = user_upsert(username="admin", role="admin", full_name="管理员")
+    client.force_login(admin)
+    text = client.get(reverse("home")).content.decode()
+    assert "2027 年的法定节假日和调休上班日尚未录入" in text
+    assert reverse("admin:core_calendarday_changelist") in text
+
+    client.force_login(people.dispatcher)  # nothing for those who cannot fix it
+    assert "尚未录入" not in client.get(reverse("home")).content.decode()
+
+    calendar_day_set(day=date(2027, 1, 1), is_workday=False, note="元旦")
+    client.force_login(admin)
+    assert "尚未录入" not in client.get(reverse("home")).content.decode()

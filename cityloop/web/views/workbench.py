@@ -11,6 +11,8 @@ from cityloop.accounts.models import Role
 from cityloop.cases.models import Case
 from cityloop.cases.selectors import cases_visible_to
 from cityloop.cases.statuses import OPEN_STATUSES
+from cityloop.core.checks import missing_calendar_years
+from cityloop.core.workcal import unknown_year_message
 from cityloop.web import selectors
 from cityloop.web.views.common import current_user
 
@@ -37,6 +39,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "urgent": urgent,
         "lights": selectors.open_stage_lights([c.pk for c in urgent], now=now) if urgent else {},
         "summary": selectors.city_summary() if is_admin else [],
+        # Deadlines fall back to Monday–Friday for a year without holiday data: the admin must enter it.
+        "calendar_warnings": [unknown_year_message(year) for year in missing_calendar_years()] if is_admin else [],
         "is_citizen": user.role == Role.CITIZEN,
         "is_inspector": user.role == Role.INSPECTOR,
     }

@@ -31,6 +31,7 @@ class Command(BaseCommand):
                             help="运行这么多秒后停止（试运行）")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        self.verbosity = options["verbosity"]
         jobs = [job for job in JOBS if (not options["only"] or job.name in options["only"]) and job.enabled()]
         if options["once"]:
             failed = [job.name for job in jobs if not self._run(job)]
@@ -46,8 +47,8 @@ class Command(BaseCommand):
         except Exception:
             logger.exception("后台任务 %s 出错", job.name)
             return False
-        if line:
-            self.stdout.write(f"[{job.name}] {line}")
+        if line or self.verbosity >= 2:
+            self.stdout.write(f"[{job.name}] {line or '无事可做'}")
         return True
 
     def _run_in_thread(self, job: Job) -> bool:
