@@ -13,9 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+
+from django.db.models import Q
+from django.utils import timezone
 
 from cityloop.core.errors import ValidationFailed
 
@@ -95,10 +98,29 @@ def describe(spec: dict[str, Any] | None) -> str:
 
 
 def _closed_cases(spec: dict[str, Any], period: Period) -> Decimal:
-    from cityloop.workplans.selectors import closed_case_count
-
     return Decimal(closed_case_count(category=spec.get("category") or None, region=spec.get("region") or None,
                                      start=period.start, end=period.end))
 
 
 register_indicator("closed_cases", _closed_cases, label="结案案件数", fields=("category", "region"))
+
+
+def closed_case_count(*, category: str | None, region: str | None, start: date, end: date) -> int:
+    """Cases closed between ``start`` and ``end`` (inclusive, local dates), optionally of a category code (2-digit
+    major or 5-digit minor) and in a region (district, street or community code; the city code means all)."""
+    from cityloop.cases.models import Case
+    from cityloop.cases.statuses import CaseStatus
+    from cityloop.geo.models import Region, RegionLevel
+
+    cases = Case.objects.filter(
+        status=CaseStatus.CLOSED,
+        closed_at__gte=timezone.make_aware(datetime.combine(start, time.min)),
+        closed_at__lt=timezone.make_aware(datetime.combine(end + timedelta(days=1), time.min)),
+    )
+    if category:
+        cases = cases.filter(Q(category__code=category) | Q(category__parent__code=category))
+    if region:
+        level = Region.objects.filter(code=region).values_list("level", flat=True).first()
+        if level != RegionLevel.CITY:
+            cases = cases.filter(Q(district__code=region) | Q(street__code=region) | Q(community__code=region))
+    return cases.count()

@@ -31,7 +31,7 @@ from cityloop.accounts.models import Role, User
 from cityloop.catalog.models import Department
 from cityloop.core.errors import NotFound, PermissionDenied
 from cityloop.workplans.choices import TargetKind, TaskStatus, UnitRole
-from cityloop.workplans.indicators import Period, indicator_value
+from cityloop.workplans.indicators import Period, closed_case_count, indicator_value  # noqa: F401 - closed_case_count: the selectors' name too
 from cityloop.workplans.models import (
     PlanSection,
     PlanTask,
@@ -551,22 +551,3 @@ def review_charts(data: Bulletin) -> dict[str, object]:
 
 # --- cases as an indicator -----------------------------------------------------------------------------------
 
-def closed_case_count(*, category: str | None, region: str | None, start: date, end: date) -> int:
-    """Cases closed between ``start`` and ``end`` (inclusive, local dates), optionally of a category code (2-digit
-    major or 5-digit minor) and in a region (district, street or community code; the city code means all)."""
-    from cityloop.cases.models import Case
-    from cityloop.cases.statuses import CaseStatus
-    from cityloop.geo.models import Region, RegionLevel
-
-    cases = Case.objects.filter(
-        status=CaseStatus.CLOSED,
-        closed_at__gte=timezone.make_aware(datetime.combine(start, time.min)),
-        closed_at__lt=_end_of_day(end),
-    )
-    if category:
-        cases = cases.filter(Q(category__code=category) | Q(category__parent__code=category))
-    if region:
-        level = Region.objects.filter(code=region).values_list("level", flat=True).first()
-        if level != RegionLevel.CITY:
-            cases = cases.filter(Q(district__code=region) | Q(street__code=region) | Q(community__code=region))
-    return cases.count()
