@@ -1,6 +1,6 @@
 """One error shape for every failure of ``/api/v1``: ``{"code", "message", "details": {field: [messages]}}``.
 
-``CityLoopError`` subclasses map to HTTP statuses by class (see ``status_for``); Ninja's own errors,
+``CityLoopError`` subclasses carry their HTTP status (``http_status``, cityloop/core/errors.py); Ninja's own errors,
 Django's request-size errors and anything unexpected are turned into the same shape, so no request ever
 ends in Django's HTML error page.
 """
@@ -16,8 +16,7 @@ from django.db import OperationalError
 from django.http import Http404, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 
-from cityloop.cases.photos import PhotoRejected
-from cityloop.core.errors import CityLoopError, Conflict, NotFound, PermissionDenied, ValidationFailed
+from cityloop.core.errors import CityLoopError
 
 logger = logging.getLogger("cityloop.api")
 
@@ -64,21 +63,6 @@ class ApiError(Exception):
         super().__init__(self.message)
 
 
-def status_for(exc: CityLoopError) -> int:
-    """The HTTP status of a service error: 413 for a too-large photo, else by its class."""
-    if isinstance(exc, PhotoRejected) and exc.details.get("reason") == "too_large":
-        return 413
-    if isinstance(exc, ValidationFailed):
-        return 422
-    if isinstance(exc, NotFound):
-        return 404
-    if isinstance(exc, PermissionDenied):
-        return 403
-    if isinstance(exc, Conflict):
-        return 409
-    return 400
-
-
 def _details_of(exc: CityLoopError) -> dict[str, list[str]]:
     details: dict[str, list[str]] = {}
     if exc.field:
@@ -106,7 +90,7 @@ def response_for(exc: BaseException) -> HttpResponse:
     from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled, ValidationError
 
     if isinstance(exc, CityLoopError):
-        return error_response(status_for(exc), exc.code, exc.message, _details_of(exc))
+        return error_response(exc.http_status, exc.code, exc.message, _details_of(exc))
     if isinstance(exc, ApiError):
         return error_response(exc.status, exc.code, exc.message, exc.details)
     if isinstance(exc, ValidationError):

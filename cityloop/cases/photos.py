@@ -56,9 +56,14 @@ _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
 class PhotoRejected(ValidationFailed):
-    """An upload that is not an acceptable photo; ``details["reason"]`` says why."""
+    """An upload that is not an acceptable photo; ``details["reason"]`` says why (a too-large one is 413)."""
 
     code = "photo_rejected"
+
+    def __init__(self, message: str, *, field: str | None = None, details: dict | None = None) -> None:
+        super().__init__(message, field=field, details=details)
+        if self.details.get("reason") == "too_large":
+            self.http_status = 413
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 
 class CityLoopError(Exception):
-    """Base of every error a user can be shown; ``code`` is stable, ``message`` is for people."""
+    """Base of every error a user can be shown; ``code`` is stable, ``message`` is for people, and
+    ``http_status`` is the answer every adapter (pages, API, portal, work plans) gives it."""
 
     code = "error"
+    http_status = 400
 
     def __init__(self, message: str, *, field: str | None = None, details: dict | None = None) -> None:
         super().__init__(message)
@@ -17,18 +19,22 @@ class CityLoopError(Exception):
 
 class ValidationFailed(CityLoopError):
     code = "invalid"
+    http_status = 422
 
 
 class NotFound(CityLoopError):
     code = "not_found"
+    http_status = 404
 
 
 class PermissionDenied(CityLoopError):
     code = "forbidden"
+    http_status = 403
 
 
 class Conflict(CityLoopError):
     code = "conflict"
+    http_status = 409
 
 
 class ImportFailed(ValidationFailed):

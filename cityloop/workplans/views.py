@@ -61,18 +61,6 @@ def _user(request: HttpRequest) -> User:
     return cast(User, request.user)
 
 
-def _status_code(exc: CityLoopError) -> int:
-    if isinstance(exc, ValidationFailed):
-        return 422
-    if isinstance(exc, NotFound):
-        return 404
-    if isinstance(exc, PermissionDenied):
-        return 403
-    if isinstance(exc, Conflict):
-        return 409
-    return 400
-
-
 def plan_page(view: View) -> View:
     """Signed-in users of the plans only; service errors become a page with the message and its status."""
 
@@ -90,7 +78,7 @@ def plan_page(view: View) -> View:
 
 
 def _error(request: HttpRequest, exc: CityLoopError) -> HttpResponse:
-    return render(request, "workplans/error.html", {"message": exc.message}, status=_status_code(exc))
+    return render(request, "workplans/error.html", {"message": exc.message}, status=exc.http_status)
 
 
 def _supervisor(request: HttpRequest) -> None:

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET
 
 from cityloop.cases.services import ReportResult, case_report
 from cityloop.catalog.models import Category
-from cityloop.core.errors import CityLoopError, Conflict, NotFound, PermissionDenied, ValidationFailed
+from cityloop.core.errors import CityLoopError, ValidationFailed
 from cityloop.geo import selectors as geo_selectors
 from cityloop.portal import forms, ratelimit
 from cityloop.portal.selectors import category_choices
@@ -39,18 +39,6 @@ MAX_GRIDS = 600
 
 def wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
-
-
-def error_status(exc: CityLoopError) -> int:
-    if isinstance(exc, ValidationFailed):
-        return 422
-    if isinstance(exc, NotFound):
-        return 404
-    if isinstance(exc, PermissionDenied):
-        return 403
-    if isinstance(exc, Conflict):
-        return 409
-    return 400
 
 
 def too_many_requests(request: HttpRequest, result: ratelimit.RateLimitResult) -> HttpResponse:

@@ -120,7 +120,7 @@ def _get_case(request: HttpRequest, pk: int) -> Case | HttpResponse:
         return case_get_for_user(user=_user(request), case_id=pk)
     except CityLoopError as exc:
         return render(request, "portal/error.html", {"title": _("无法查看"), "message": exc.message},
-                      status=common.error_status(exc))
+                      status=exc.http_status)
 
 
 @inspector_required
@@ -149,7 +149,7 @@ def _task_action(request: HttpRequest, pk: int, *, field: str, run: Callable[[Ca
     except CityLoopError as exc:
         name = forms.field_for_error(exc)
         return _case_page(request, found, errors={name: [forms.error_message(exc)]}, values=values,
-                          status=common.error_status(exc))
+                          status=exc.http_status)
     messages.success(request, done(case, choice == "1"))
     return HttpResponseRedirect(reverse("portal_m:tasks"))
 

@@ -115,7 +115,7 @@ def rate(request: HttpRequest) -> HttpResponse:
     except CityLoopError as exc:
         name = "rating" if exc.field in ("rating", "note") else "general"
         return _track_page(request, case=case, values=values, errors={name: [forms.error_message(exc)]},
-                           status=common.error_status(exc))
+                           status=exc.http_status)
     return _track_page(request, case=case, values=values, notice=_("感谢您的评价！"))
 
 

@@ -39,7 +39,7 @@ from cityloop.core.choices import TimeUnit
 from cityloop.core.errors import CityLoopError, NotFound, PermissionDenied, ValidationFailed
 from cityloop.web import actions as page_actions
 from cityloop.web.selectors import grid_geojson
-from cityloop.web.views.common import current_user, error_status, is_htmx
+from cityloop.web.views.common import current_user, is_htmx
 
 ROLE_LABELS = {**dict(Role.choices), "system": gettext_noop("系统")}
 
@@ -272,7 +272,7 @@ def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         return redirect("case-detail", pk=pk)
     case = _load(user, pk)
     context = _panel_context(case, user, error=error, error_action=act, posted=request.POST)
-    status = error_status(error)
+    status = error.http_status
     if is_htmx(request):
         return render(request, "web/_case_panel.html", context, status=status)
     context.update(grid_geometry=grid_geojson(case.grid), tile_url=settings.TILE_URL)

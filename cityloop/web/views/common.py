@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from cityloop.accounts.models import User
-from cityloop.core.errors import CityLoopError, Conflict, NotFound, PermissionDenied, ValidationFailed
+from cityloop.core.errors import ValidationFailed
 
 BBox = tuple[float, float, float, float]
 
@@ -21,19 +21,6 @@ def current_user(request: HttpRequest) -> User:
 def is_htmx(request: HttpRequest) -> bool:
     """An HTMX request that wants a fragment (a history restore wants the whole page)."""
     return request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"
-
-
-def error_status(exc: CityLoopError) -> int:
-    """The HTTP status of a service error (docs/cases.md: 422, 404, 403, 409)."""
-    if isinstance(exc, ValidationFailed):
-        return 422
-    if isinstance(exc, NotFound):
-        return 404
-    if isinstance(exc, PermissionDenied):
-        return 403
-    if isinstance(exc, Conflict):
-        return 409
-    return 400
 
 
 def parse_bbox(raw: str | None) -> BBox | None:
