@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from cityloop.cases.photos import PhotoRejected
-from cityloop.core.errors import CityLoopError, Conflict, ImportFailed, NotFound, OutsideCity, PermissionDenied, ValidationFailed
+from cityloop.core.errors import (
+    CityLoopError,
+    Conflict,
+    ImportFailed,
+    NotFound,
+    OutsideCity,
+    PermissionDenied,
+    ValidationFailed,
+)
 
 
 @pytest.mark.parametrize(("error", "status"), [
