@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from cityloop.accounts.models import Role, User
+from cityloop.cases.deadlines import is_overdue
 from cityloop.cases.models import Attachment, Case, CaseEvent
 from cityloop.cases.photos import public_url
 from cityloop.cases.selectors import case_stages, case_timeline
@@ -106,11 +107,6 @@ def local(moment: datetime | None) -> str | None:
     return moment.astimezone(_zone()).isoformat() if moment is not None else None
 
 
-def _overdue(status: str, stage_due_at: datetime | None, now: datetime) -> bool:
-    """As the list filter ``overdue`` defines it: open, not suspended, past the current stage's deadline."""
-    return status in OPEN_STATUSES and status != CaseStatus.SUSPENDED and stage_due_at is not None and stage_due_at < now
-
-
 def _code_name(pair: tuple[str, str] | None) -> dict[str, str]:
     return {"code": pair[0], "name": pair[1]} if pair else {"code": "", "name": ""}
 
@@ -151,7 +147,7 @@ def case_row(row: dict[str, Any], now: datetime, names: ReferenceNames) -> dict[
         "pending_request": row["pending_request"] or "",
         "supervised": row["supervised"],
         "is_open": row["status"] in OPEN_STATUSES,
-        "overdue": _overdue(row["status"], row["stage_due_at"], now),
+        "overdue": is_overdue(row["status"], row["stage_due_at"], now),
         "reported_at": local(row["reported_at"]),
         "updated_at": local(row["updated_at"]),
         "version": row["version"],

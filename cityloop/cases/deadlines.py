@@ -10,7 +10,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
+from django.db.models import Q
+
 from cityloop.cases.models import Case, CaseStage
+from cityloop.cases.statuses import OPEN_STATUSES, CaseStatus
 from cityloop.catalog import selectors as catalog_selectors
 from cityloop.catalog.models import Stage
 from cityloop.catalog.selectors import LimitSpec
@@ -20,6 +23,19 @@ from cityloop.core.workcal import WorkingCalendar, get_calendar
 
 WARN_SHARE = Decimal("0.8")
 NATURAL_UNITS = {TimeUnit.HOUR, TimeUnit.DAY}
+
+
+def overdue_q(now: datetime) -> Q:
+    """Cases that are overdue (已超期) at ``now``: open, not suspended (挂账 pauses the clock) and past the
+    current stage's deadline. The one definition behind the list filter, the workbench queue, the API's
+    ``overdue`` and the export's column; :func:`is_overdue` is the same rule for one row in hand."""
+    return Q(status__in=OPEN_STATUSES, stage_due_at__lt=now) & ~Q(status=CaseStatus.SUSPENDED)
+
+
+def is_overdue(status: str, stage_due_at: datetime | None, now: datetime) -> bool:
+    """:func:`overdue_q` for one case's status and current-stage deadline."""
+    return (status in OPEN_STATUSES and status != CaseStatus.SUSPENDED and stage_due_at is not None
+            and stage_due_at < now)
 
 
 class Light(StrEnum):

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters as filters
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from cityloop.cases import deadlines
 from cityloop.cases.models import Case
 from cityloop.cases.selectors import case_text_q
 from cityloop.cases.statuses import OPEN_STATUSES, CaseStatus, Source
@@ -67,7 +68,7 @@ class CaseFilterSet(filters.FilterSet):
     def filter_overdue(self, queryset: QuerySet[Case], name: str, value: bool | None) -> QuerySet[Case]:
         if value is None:
             return queryset
-        overdue = Q(status__in=OPEN_STATUSES, stage_due_at__lt=timezone.now()) & ~Q(status=CaseStatus.SUSPENDED)
+        overdue = deadlines.overdue_q(timezone.now())
         return queryset.filter(overdue) if value else queryset.exclude(overdue)
 
     def filter_open(self, queryset: QuerySet[Case], name: str, value: bool | None) -> QuerySet[Case]:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as N_
@@ -16,6 +16,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
 
+from cityloop.cases import deadlines
 from cityloop.cases.models import Case
 from cityloop.cases.statuses import CaseStatus, Source
 from cityloop.catalog.models import Urgency
@@ -43,6 +44,7 @@ COLUMNS: list[tuple[str, str]] = [
     (N_("上报时间"), "reported_at"),
     (N_("立案时间"), "registered_at"),
     (N_("当前环节时限"), "stage_due_at"),
+    (N_("已超期"), "overdue"),  # deadlines.overdue_q at the moment of the export
     (N_("处置时限"), "handling_due_at"),
     (N_("结案时间"), "closed_at"),
     (N_("督办"), "supervised"),
@@ -79,9 +81,12 @@ def _cell(sheet: Worksheet, value: Any, *, bold: bool = False) -> WriteOnlyCell:
     return cell
 
 
-def export_rows(queryset: QuerySet[Case], *, limit: int = EXPORT_LIMIT) -> Iterable[tuple[Any, ...]]:
+def export_rows(queryset: QuerySet[Case], *, limit: int = EXPORT_LIMIT,
+                now: datetime | None = None) -> Iterable[tuple[Any, ...]]:
     """The rows of the export in the list's order, as tuples (no model instances)."""
-    return queryset.values_list(*(path for _h, path in COLUMNS))[:limit].iterator(chunk_size=2000)
+    overdue = ExpressionWrapper(deadlines.overdue_q(now or timezone.now()), output_field=BooleanField())
+    return (queryset.annotate(overdue=overdue).values_list(*(path for _h, path in COLUMNS))[:limit]
+            .iterator(chunk_size=2000))
 
 
 def build_workbook(queryset: QuerySet[Case], *, total: int, notes: list[str],

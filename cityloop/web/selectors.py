@@ -166,9 +166,7 @@ def queue_q(user: User, key: str, *, now: datetime | None = None) -> Q | None:
         ).values("case_id")
         return _own_work_q(user) & Q(pk__in=warned)
     if key == "overdue":
-        # The same rule as CaseFilterSet's ``overdue``: an open, running stage past its deadline.
-        late = Q(status__in=OPEN_STATUSES, stage_due_at__lt=moment) & ~Q(status=CaseStatus.SUSPENDED)
-        return _own_work_q(user) & late
+        return _own_work_q(user) & deadlines.overdue_q(moment)
     return _status_q(user, key)
 
 
