@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -66,11 +67,29 @@ _shared: Snapshot | None = None
 _lock = threading.Lock()
 
 
+class _Invalidation:
+    """The on-commit callback of one write of catalogue configuration, with the snapshot private to the writing
+    transaction. Django holds the callback until the transaction commits (then runs it) or until the savepoint
+    it was registered in rolls back (then drops it); this module keeps only weak references, so the callback
+    is alive exactly while the write is pending — Django's documented on_commit behaviour, no private state."""
+
+    __slots__ = ("__weakref__", "snapshot")
+
+    def __init__(self) -> None:
+        self.snapshot = Snapshot()
+
+    def __call__(self) -> None:
+        global _shared
+        with _lock:
+            _shared = None
+
+
 class _ThreadState(threading.local):
-    #: This thread's open transaction registered an invalidation that has not run yet.
-    pending: bool = False
-    #: (that invalidation callback, the snapshot private to the transaction).
-    private: tuple[Callable[[], None], Snapshot] | None = None
+    #: This thread's pending invalidations, oldest first (weak references; see _Invalidation).
+    pending: list[weakref.ref[_Invalidation]]
+
+    def __init__(self) -> None:
+        self.pending = []
 
 
 _local = _ThreadState()
@@ -80,31 +99,22 @@ def _ttl() -> float:
     return float(getattr(settings, "CITYLOOP_CATALOG_CACHE_TTL", DEFAULT_TTL_SECONDS))
 
 
-def _pending_callback() -> Callable[[], None] | None:
-    """The last invalidation callback this thread's open transaction registered, if one is still pending."""
-    if not _local.pending:
-        return None
-    run_on_commit = connections[DEFAULT_DB_ALIAS].run_on_commit
-    for entry in reversed(run_on_commit):
-        func = entry[1]  # (savepoint ids, callback, robust)
-        if getattr(func, "is_catalog_invalidation", False):
-            return func
-    # The transaction committed (the callback ran) or rolled back (Django dropped the callback).
-    _local.pending = False
-    _local.private = None
+def _pending() -> _Invalidation | None:
+    """The latest invalidation this thread's open transaction registered that is still pending."""
+    while _local.pending:
+        invalidation = _local.pending[-1]()
+        if invalidation is not None:
+            return invalidation
+        _local.pending.pop()  # committed (it ran) or rolled back (Django dropped it)
     return None
 
 
 def current() -> Snapshot:
     """The snapshot to read from: the shared one, or this thread's private one inside a writing transaction."""
     if _local.pending:
-        pending = _pending_callback()
+        pending = _pending()
         if pending is not None:
-            private = _local.private
-            if private is None or private[0] is not pending:
-                private = (pending, Snapshot())
-                _local.private = private
-            return private[1]
+            return pending.snapshot
     snapshot = _shared
     if snapshot is not None and clock() < snapshot.expires_at:
         return snapshot
@@ -125,8 +135,7 @@ def clear() -> None:
     global _shared
     with _lock:
         _shared = None
-    _local.private = None
-    _local.pending = False
+    _local.pending.clear()
 
 
 def invalidate() -> None:
@@ -135,18 +144,10 @@ def invalidate() -> None:
     Inside a transaction, this thread reads a private snapshot (reflecting its own uncommitted writes)
     until the transaction ends; outside one, the callback runs at once.
     """
-
-    def drop_after_commit() -> None:
-        global _shared
-        with _lock:
-            _shared = None
-        _local.private = None
-
-    drop_after_commit.is_catalog_invalidation = True  # type: ignore[attr-defined]
+    invalidation = _Invalidation()
     if connections[DEFAULT_DB_ALIAS].in_atomic_block:
-        _local.pending = True
-        _local.private = None
-    transaction.on_commit(drop_after_commit, using=DEFAULT_DB_ALIAS)
+        _local.pending.append(weakref.ref(invalidation))
+    transaction.on_commit(invalidation, using=DEFAULT_DB_ALIAS)
 
 
 def remember(snapshot: Snapshot, key: Any, value: Any) -> Any:
