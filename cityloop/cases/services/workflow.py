@@ -13,7 +13,6 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F, QuerySet
-from django.db.models.base import ModelState
 
 from cityloop.accounts.models import Role, User
 from cityloop.accounts.selectors import user_covers_region, user_department_ids
@@ -394,14 +393,9 @@ def _snapshot(case: Case) -> tuple[dict[str, Any], dict[str, Any] | None]:
 
 
 def _state_of(obj: Any) -> dict[str, Any]:
-    """A copy of ``obj.__dict__`` with its own ``_state`` and relation cache (what ``copy.copy`` of the
-    ``ModelState`` gives, without its generic and, per action, costly reduce/reconstruct)."""
-    state = dict(obj.__dict__)
-    model_state = ModelState()
-    model_state.__dict__.update(obj._state.__dict__)
-    model_state.fields_cache = dict(obj._state.fields_cache)
-    state["_state"] = model_state
-    return state
+    """A copy of ``obj.__dict__`` with its own ``_state`` and relation cache: the state Django's ``Model``
+    gives for pickling and ``copy.copy`` (its public ``__getstate__``)."""
+    return obj.__getstate__()
 
 
 def _restore(case: Case, snapshot: tuple[dict[str, Any], dict[str, Any] | None]) -> None:
