@@ -153,12 +153,26 @@ class LedgerFilterForm(forms.Form):
                                                 for v, label in choices[key]]]
 
 
-class ReportForm(forms.Form):
+class ReportChoiceForm(forms.Form):
+    """Which unit's report of which month to write or revise (loads what was reported)."""
+
     department = forms.ModelChoiceField(label=_("报送单位"), queryset=Department.objects.none(), empty_label=None)
     month = forms.DateField(label=_("月份"), widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
                             input_formats=["%Y-%m", "%Y-%m-%d"])
+
+    def __init__(self, *args: Any, departments: list[Department], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field: Any = self.fields["department"]
+        field.queryset = Department.objects.filter(pk__in=[d.pk for d in departments]).order_by("name")
+
+
+class ReportForm(forms.Form):
+    department = forms.ModelChoiceField(label=_("报送单位"), queryset=Department.objects.none(), empty_label=None,
+                                        widget=forms.HiddenInput)
+    month = forms.DateField(label=_("月份"), widget=forms.HiddenInput(), input_formats=["%Y-%m", "%Y-%m-%d"])
     status = forms.ChoiceField(label=_("进展状态"), choices=[(s.value, s.label) for s in REPORTABLE_STATUSES])
-    text = forms.CharField(label=_("进展情况"), max_length=5000, widget=forms.Textarea(attrs={"rows": 6}))
+    text = forms.CharField(label=_("进展情况"), max_length=5000, widget=forms.Textarea(attrs={"rows": 6}),
+                           required=False)  # required for a new report; a revision may keep the text (service)
 
     def __init__(self, *args: Any, departments: list[Department], targets: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -174,7 +188,7 @@ class ReportForm(forms.Form):
             self.fields[name] = forms.DecimalField(
                 label=f"{target.what}（{target.get_kind_display()} {target.value.normalize():f}{target.unit}）",
                 required=False, max_digits=16, decimal_places=4,
-                help_text=_("当前值，单位：%(unit)s") % {"unit": target.unit or "—"},
+                help_text=_("当前值，单位：%(unit)s；留空表示不改动已报的值") % {"unit": target.unit or "—"},
             )
             self.target_fields.append((name, target))
 

@@ -268,6 +268,32 @@ class TaskLogEntry(models.Model):
         raise PermissionError("任务日志只能追加，不能删除")
 
 
+class ReportRevision(models.Model):
+    """One submission of a monthly report (报送记录): who sent it, when, and what it changed. Append-only: the
+    report holds the latest state, its revisions the history."""
+
+    report = models.ForeignKey(ProgressReport, verbose_name="月度进展", on_delete=models.CASCADE,
+                               related_name="revisions")
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="报送人", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    submitted_at = models.DateTimeField("报送时间")
+    changes = models.JSONField(
+        "改动", default=list,
+        help_text='[{"field": "status"|"text"|"value"|"attachment", "label": …, "old": …, "new": …}]',
+    )
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "报送记录"
+        verbose_name_plural = "报送记录"
+        ordering = ["report", "submitted_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.report} {self.submitted_at:%Y-%m-%d %H:%M}"
+
+
 class ReportReminder(models.Model):
     """A reminder sent for a missing monthly report (so none is sent twice for the same task, month and unit)."""
 

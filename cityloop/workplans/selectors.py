@@ -131,6 +131,12 @@ def report_day() -> int:
     return int(getattr(settings, "CITYLOOP_PLAN_REPORT_DAY", 5))
 
 
+def report_of(task: PlanTask, *, department: Department, month: date) -> ProgressReport | None:
+    """The unit's report of ``month`` on the task, if one was sent."""
+    return (ProgressReport.objects.filter(task=task, department=department, month=month_start(month))
+            .prefetch_related("values").first())
+
+
 def month_start(day: date) -> date:
     return day.replace(day=1)
 

@@ -35,6 +35,7 @@ from cityloop.workplans.models import (
     ProgressReport,
     ReportAttachment,
     ReportReminder,
+    ReportRevision,
     ReportValue,
     Target,
     TaskLogEntry,
@@ -181,6 +182,21 @@ def _refresh_current_values(task: PlanTask) -> None:
         target.save(update_fields=["current_value", "current_month"])
 
 
+def _is_percentage(target: Target) -> bool:
+    return target.kind == TargetKind.PERCENTAGE or target.unit.strip() in ("%", "％")
+
+
+def target_value_check(target: Target, value: Decimal) -> None:
+    """Refuse a reported value the target cannot have: negative, or a percentage over 100 (unless the target
+    itself is over 100 %, e.g. 120 % of last year)."""
+    if not value.is_finite() or abs(value) >= Decimal("1e12"):
+        raise ValidationFailed(f"「{target.what}」的数值无效", field=f"target_{target.pk}")
+    if value < 0:
+        raise ValidationFailed(f"「{target.what}」不能为负数", field=f"target_{target.pk}")
+    if _is_percentage(target) and value > max(Decimal(100), target.value):
+        raise ValidationFailed(f"「{target.what}」是百分比，不能超过 100", field=f"target_{target.pk}")
+
+
 @transaction.atomic
 def progress_report_submit(
     *,
@@ -194,8 +210,13 @@ def progress_report_submit(
     attachments: Sequence[UploadedFile] = (),
     at: datetime | None = None,
 ) -> ProgressReport:
-    """A unit's report for one month (submitting again for the same month revises it). The task's status
-    follows the lead unit's latest report; a manual target's current value is the latest reported one."""
+    """A unit's report for one month. Submitting again for the same month revises it, starting from what was
+    reported: a value left blank (None) keeps the reported one, blank text keeps the text, attachments are
+    added. Every submission is kept as a ReportRevision (who, when, what changed). The task's status follows
+    the lead unit's latest report; a manual target's current value is the latest reported one.
+
+    Refused, with nothing written: a negative value, a percentage over 100, "已完成" while a target has never
+    been given a value, a month of another year or in the future."""
     at = at or timezone.now()
     task = PlanTask.objects.select_for_update().select_related("plan").get(pk=task.pk)
     if department.pk not in {d.pk for d in selectors.reportable_departments(actor, task)}:
@@ -204,42 +225,67 @@ def progress_report_submit(
         raise Conflict("任务已销号，不再报送进展；如需继续，请先撤销销号")
     if status not in REPORTABLE_STATUSES:
         raise ValidationFailed("请选择进展状态（未启动、推进中、已完成、滞后）", field="status")
-    text = printable(text).strip()
-    if not text:
-        raise ValidationFailed("请填写进展情况", field="text")
     month = selectors.month_start(month)
     if month.year != task.plan.year:
         raise ValidationFailed(f"只能报送 {task.plan.year} 年各月的进展", field="month")
     if month > selectors.month_start(timezone.localdate(at)):
         raise ValidationFailed("不能报送未来月份的进展", field="month")
+    report = (ProgressReport.objects.select_for_update()
+              .filter(task=task, month=month, department=department).first())
+    text = printable(text).strip()
+    if not text and report is None:
+        raise ValidationFailed("请填写进展情况", field="text")
     targets = {t.pk: t for t in task.targets.all()}
-    for target_id, value in (values or {}).items():
+    given = {target_id: value for target_id, value in (values or {}).items() if value is not None}
+    for target_id, value in given.items():
         target = targets.get(target_id)
         if target is None:
             raise ValidationFailed("目标不属于这项任务", field="values")
-        if target.indicator and value is not None:
+        if target.indicator:
             raise ValidationFailed(f"「{target.what}」已关联指标，自动计算，不需填报", field="values")
-        if value is not None and (not value.is_finite() or abs(value) >= Decimal("1e12")):
-            raise ValidationFailed(f"「{target.what}」的数值无效", field="values")
+        target_value_check(target, value)
+    for target_id in values or {}:
+        if target_id not in targets:
+            raise ValidationFailed("目标不属于这项任务", field="values")
+    previous = {v.target_id: v.value for v in report.values.all()} if report is not None else {}
+    if status == TaskStatus.DONE:
+        missing = [t.what for t in targets.values()  # a target never given a value, nor now
+                   if not t.indicator and t.pk not in given and t.pk not in previous and t.current_value is None]
+        if missing:
+            raise ValidationFailed(f"报“已完成”须填写目标完成值：{'、'.join(missing)}", field="status")
     limit = int(getattr(settings, "CITYLOOP_MAX_ATTACHMENT_BYTES", MAX_ATTACHMENT_BYTES))
     for upload in attachments:
         if upload.size and upload.size > limit:
             raise ValidationFailed(f"附件「{upload.name}」超过 {limit // 1024 // 1024} MB", field="attachments")
-    report, created = ProgressReport.objects.select_for_update().get_or_create(
-        task=task, month=month, department=department,
-        defaults={"status": status, "text": text, "submitted_by": actor, "submitted_at": at},
-    )
-    if not created:
-        report.status, report.text, report.submitted_by, report.submitted_at = status, text, actor, at
+
+    created = report is None
+    changes: list[dict[str, Any]] = []
+    if report is None:
+        report = ProgressReport.objects.create(task=task, month=month, department=department, status=status,
+                                               text=text, submitted_by=actor, submitted_at=at)
+        changes += [{"field": "status", "label": "进展状态", "old": "", "new": TaskStatus(status).label},
+                    {"field": "text", "label": "进展情况", "old": "", "new": text}]
+    else:
+        if status != report.status:
+            changes.append({"field": "status", "label": "进展状态", "old": TaskStatus(report.status).label,
+                            "new": TaskStatus(status).label})
+        if text and text != report.text:
+            changes.append({"field": "text", "label": "进展情况", "old": report.text, "new": text})
+        report.status, report.text = status, (text or report.text)
+        report.submitted_by, report.submitted_at = actor, at
         report.save(update_fields=["status", "text", "submitted_by", "submitted_at"])
-    for target_id, value in (values or {}).items():
-        if value is None:
-            ReportValue.objects.filter(report=report, target_id=target_id).delete()
-        else:
-            ReportValue.objects.update_or_create(report=report, target_id=target_id, defaults={"value": value})
+    for target_id, value in given.items():
+        old = previous.get(target_id)
+        if old == value:
+            continue
+        ReportValue.objects.update_or_create(report=report, target_id=target_id, defaults={"value": value})
+        changes.append({"field": "value", "target": target_id, "label": targets[target_id].what,
+                        "old": None if old is None else f"{old.normalize():f}", "new": f"{value.normalize():f}"})
     for upload in attachments:
-        ReportAttachment.objects.create(report=report, file=upload, name=(upload.name or "附件")[:255])
-    _log(task, LogKind.REPORT, actor=actor, at=at, note=text[:500],
+        attachment = ReportAttachment.objects.create(report=report, file=upload, name=(upload.name or "附件")[:255])
+        changes.append({"field": "attachment", "label": "附件", "old": None, "new": attachment.name})
+    ReportRevision.objects.create(report=report, submitted_by=actor, submitted_at=at, changes=changes)
+    _log(task, LogKind.REPORT, actor=actor, at=at, note=(text or report.text)[:500],
          data={"month": month.isoformat(), "department": department.name, "status": status,
                "revised": not created})
     new_status = _decide_status(task)

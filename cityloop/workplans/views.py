@@ -40,6 +40,7 @@ from cityloop.workplans.forms import (
     LedgerFilterForm,
     PlanHeaderForm,
     ReopenForm,
+    ReportChoiceForm,
     ReportForm,
     TargetFormSet,
     TaskFormSet,
@@ -223,7 +224,8 @@ def ledger(request: HttpRequest, pk: int) -> HttpResponse:
 def _task_context(request: HttpRequest, task: PlanTask) -> dict[str, Any]:
     user = _user(request)
     state = selectors.current_states(task.plan, tasks=[task])[0]
-    reports = list(selectors.reports_visible_to(user, task).order_by("-month", "department__name"))
+    reports = list(selectors.reports_visible_to(user, task).order_by("-month", "department__name")
+                   .prefetch_related("revisions__submitted_by"))
     targets = {t.pk: t for t in task.targets.all()}
     report_rows = [
         {"report": r, "values": [(targets[v.target_id], v.value) for v in r.values.all() if v.target_id in targets]}
@@ -275,8 +277,19 @@ def report_form(request: HttpRequest, pk: int) -> HttpResponse:
     targets = list(task.targets.all())
     today = timezone.localdate()
     default_month = min(selectors.month_start(today), date(task.plan.year, 12, 1))
-    form = ReportForm(request.POST or None, departments=departments, targets=targets,
-                      initial={"department": departments[0], "month": default_month})
+    # The month and unit to report: chosen above the form (GET), or posted. The form starts from what that
+    # unit already reported for that month: re-sending changes only what the user edits.
+    chooser = ReportChoiceForm(request.GET or None, departments=departments,
+                               initial={"department": departments[0], "month": default_month})
+    department, month = departments[0], default_month
+    if chooser.is_bound and chooser.is_valid():
+        department, month = chooser.cleaned_data["department"], selectors.month_start(chooser.cleaned_data["month"])
+    existing = selectors.report_of(task, department=department, month=month)
+    initial: dict[str, Any] = {"department": department, "month": month}
+    if existing is not None:
+        initial.update(status=existing.status, text=existing.text)
+        initial.update({f"target_{v.target_id}": v.value.normalize() for v in existing.values.all()})
+    form = ReportForm(request.POST or None, departments=departments, targets=targets, initial=initial)
     files = AttachmentForm(request.POST or None, request.FILES or None)
     status = 200
     if request.method == "POST":
@@ -295,9 +308,11 @@ def report_form(request: HttpRequest, pk: int) -> HttpResponse:
         status = 422
     return render(request, "workplans/report_form.html", {
         "task": task, "plan": task.plan, "form": form, "files": files,
-        "main_fields": [form[name] for name in ("department", "month", "status", "text")],
+        "main_fields": [form[name] for name in ("status", "text")],
         "target_fields": [(form[name], target) for name, target in form.target_fields],
         "linked": [t for t in targets if t.indicator],
+        "chooser": chooser, "existing": existing,
+        "revisions": list(existing.revisions.select_related("submitted_by")) if existing is not None else [],
     }, status=status)
 
 

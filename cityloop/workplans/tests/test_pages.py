@@ -201,3 +201,27 @@ def test_a_real_plan_goes_through_the_preview_unchanged(client, people):
     plan = WorkPlan.objects.get()
     assert plan.tasks.count() == 34 and sum(t.targets.count() for t in plan.tasks.all()) == 36
     assert plan.tasks.get(code="7").units.filter(role="lead").count() == 2
+
+
+def test_the_report_form_starts_from_what_was_reported_and_the_history_is_one_click_away(client, plan, units,
+                                                                                           people):
+    task = plan.tasks.get(code="1")
+    target = task.targets.get()
+    client.force_login(people.sanitation)
+    url = reverse("workplans:report", args=[task.pk])
+    client.post(url, {"department": units.sanitation.pk, "month": "2024-05", "status": TaskStatus.IN_PROGRESS,
+                      "text": "已完成选址", f"target_{target.pk}": "6"})
+
+    page = client.get(url, {"department": units.sanitation.pk, "month": "2024-05"})
+
+    form = page.context["form"]
+    assert form.initial["text"] == "已完成选址" and form.initial[f"target_{target.pk}"] == 6
+    assert "已完成选址</textarea>" in page.content.decode()
+    # Re-sent with the value box left blank: the value stays.
+    response = client.post(url, {"department": units.sanitation.pk, "month": "2024-05",
+                                 "status": TaskStatus.LAGGING, "text": "选址有变", f"target_{target.pk}": ""})
+    assert response.status_code == 302
+    report = ProgressReport.objects.get(task=task)
+    assert report.values.get().value == 6 and report.text == "选址有变"
+    text = client.get(reverse("workplans:task", args=[task.pk])).content.decode()
+    assert "报送记录（2 次）" in text and "推进中 → 滞后" in text

@@ -103,7 +103,8 @@ def test_lead_unit_sees_co_units_reports(plan, units, people):
 
 def test_close_out_and_reopen_are_logged(plan, units, people):
     task = plan.tasks.get(code="1")
-    report(plan, "1", people.sanitation, units.sanitation, status=TaskStatus.DONE, text="20座已建成")
+    report(plan, "1", people.sanitation, units.sanitation, status=TaskStatus.DONE, text="20座已建成",
+           values={task.targets.get().pk: Decimal(20)})  # "done" needs the target's value (#16)
     with pytest.raises(PermissionDenied):
         task_close(task=task, actor=people.sanitation, evidence="已完成")
     with pytest.raises(ValidationFailed):
@@ -232,3 +233,63 @@ def test_reminder_command(plan, units, people, django_capture_on_commit_callback
     assert "2024年5月" in out.getvalue()
     assert ReportReminder.objects.filter(month=date(2024, 5, 1)).count() == 6  # task-unit pairs (办公室 has no users)
     assert Notification.objects.filter(kind="task_reminder").count() == 3  # one per unit
+
+
+# --- re-sending a month (#16) -------------------------------------------------------------------------------
+
+
+def test_a_re_sent_month_keeps_what_was_not_edited_and_each_sending_is_a_revision(plan, units, people):
+    from cityloop.workplans.models import ReportRevision
+
+    task = plan.tasks.get(code="1")
+    toilets = task.targets.get()
+    first = report(plan, "1", people.sanitation, units.sanitation, text="已完成选址 6 处",
+                   values={toilets.pk: Decimal(6)}, attachments=[SimpleUploadedFile("选址.pdf", b"%PDF-1.4")])
+
+    # The unit re-sends May to change the status only: blank value and blank text mean "unchanged".
+    again = report(plan, "1", people.sanitation, units.sanitation, status=TaskStatus.LAGGING, text="",
+                   values={toilets.pk: None}, when=at(2024, 6, 4, 9))
+
+    assert again.pk == first.pk
+    assert (again.status, again.text) == (TaskStatus.LAGGING, "已完成选址 6 处")
+    assert [v.value for v in again.values.all()] == [Decimal(6)]
+    assert [a.name for a in again.attachments.all()] == ["选址.pdf"]
+    revisions = list(ReportRevision.objects.filter(report=again))
+    assert [r.submitted_at for r in revisions] == [JUNE, at(2024, 6, 4, 9)]
+    assert [c["field"] for c in revisions[0].changes] == ["status", "text", "value", "attachment"]
+    assert revisions[1].changes == [{"field": "status", "label": "进展状态", "old": "推进中", "new": "滞后"}]
+    toilets.refresh_from_db()
+    assert toilets.current_value == Decimal(6)
+    with pytest.raises(PermissionError):
+        ReportRevision.objects.filter(report=again).delete()  # the history is append-only
+
+
+@pytest.mark.parametrize(("values", "status", "message"), [
+    ({"toilets": Decimal(-1)}, TaskStatus.IN_PROGRESS, "不能为负数"),
+    ({"rate": Decimal("100.5")}, TaskStatus.IN_PROGRESS, "不能超过 100"),
+    ({}, TaskStatus.DONE, "须填写目标完成值：公厕"),
+])
+def test_impossible_values_are_refused_and_nothing_is_written(plan, units, people, values, status, message):
+    from cityloop.workplans.choices import TargetKind
+    from cityloop.workplans.models import ReportRevision
+
+    task = plan.tasks.get(code="1")
+    targets = {"toilets": task.targets.get(),
+               "rate": Target.objects.create(task=task, what="无害化处理率", value=Decimal(100), unit="%",
+                                             kind=TargetKind.PERCENTAGE)}
+    with pytest.raises(ValidationFailed, match=message):
+        report(plan, "1", people.sanitation, units.sanitation, status=status,
+               values={targets[name].pk: value for name, value in values.items()})
+    assert not task.reports.exists() and not ReportRevision.objects.exists()
+    assert not TaskLogEntry.objects.filter(task=task, kind=LogKind.REPORT).exists()
+
+
+def test_a_percentage_target_over_100_accepts_values_up_to_it(plan, units, people):
+    from cityloop.workplans.choices import TargetKind
+
+    task = plan.tasks.get(code="1")
+    growth = Target.objects.create(task=task, what="处理量较上年", value=Decimal(120), unit="%",
+                                   kind=TargetKind.PERCENTAGE)
+    report(plan, "1", people.sanitation, units.sanitation, values={growth.pk: Decimal(110)})
+    growth.refresh_from_db()
+    assert growth.current_value == Decimal(110)
