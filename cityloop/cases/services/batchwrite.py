@@ -3,11 +3,9 @@
 A batch of the simulation writes tens of thousands of rows (events, stages, cases, requests). Two costs
 dominated its flush:
 
-- preparing each value through the field's generic ``pre_save``/``get_db_prep_save`` chain (about ten
-  calls per value). Here each field gets, once per model and database, a converter that takes the
-  common exact types (``str`` for text, ``int`` for integers and keys, ``bool``, aware ``datetime``) the
-  short way (the same value, or the backend's own ``adapt_datetimefield_value``) and hands every other
-  value to the field's own methods, so the parameters are the ones ``core.bulk`` would send;
+- preparing each value: here through the field's own public ``pre_save``/``get_db_prep_save`` (one
+  bound converter per model, field and database), so the parameters are the ones ``core.bulk`` and
+  ``Model.save`` send, whatever a Django release changes inside those methods;
 - on PostgreSQL, ``executemany`` (psycopg sends, and the server parses, one statement per row). Here
   each group of rows is one statement with one array parameter per column, ``INSERT … SELECT … FROM
   unnest(%s::type[], …) WITH ORDINALITY … ORDER BY n`` (ids in the given order) and ``UPDATE … FROM
@@ -21,21 +19,12 @@ Rows, columns and values written are the same as ``WriteBatch`` writes (a test c
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import connections, models, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.fields import (
-    AutoFieldMixin,
-    BooleanField,
-    CharField,
-    DateField,
-    DateTimeField,
     Field,
-    IntegerField,
-    TextField,
 )
 
 from cityloop.core.bulk import WriteBatch
@@ -155,8 +144,9 @@ _converters: dict[tuple[str, type[models.Model], str, bool], Converter] = {}
 
 
 def _converter(field: Field[Any, Any], connection: BaseDatabaseWrapper, *, add: bool) -> Converter:
-    """``lambda obj: field.get_db_prep_save(field.pre_save(obj, add), connection)``, with a short way for
-    the value types where that chain returns the value itself (or the backend's datetime adaptation)."""
+    """``lambda obj: field.get_db_prep_save(field.pre_save(obj, add), connection)``: each value prepared by the
+    field's own public methods, exactly as ``Model.save`` and ``bulk_create`` prepare it (no short cuts that
+    copy what those methods do today: a Django release may change them)."""
     key = (connection.alias, field.model, field.attname, add)
     found = _converters.get(key)
     if found is None:
@@ -165,100 +155,9 @@ def _converter(field: Field[Any, Any], connection: BaseDatabaseWrapper, *, add: 
 
 
 def _make_converter(field: Field[Any, Any], connection: BaseDatabaseWrapper, add: bool) -> Converter:
-    attname = field.attname
+    pre_save, prepare = field.pre_save, field.get_db_prep_save
 
-    def slow(obj: models.Model) -> Any:
-        return field.get_db_prep_save(field.pre_save(obj, add), connection)
+    def convert(obj: models.Model) -> Any:
+        return prepare(pre_save(obj, add), connection)
 
-    cls = type(field)
-    plain_pre_save = cls.pre_save is Field.pre_save or (
-        cls.pre_save in (DateField.pre_save, DateTimeField.pre_save)
-        and not getattr(field, "auto_now", False)
-        and not getattr(field, "auto_now_add", False)
-    )
-    if not plain_pre_save or cls.get_db_prep_save is not Field.get_db_prep_save and not field.is_relation:
-        return slow
-    if field.is_relation:
-        target = field.target_field  # type: ignore[attr-defined]
-        target_cls = type(target)
-        if not (
-            isinstance(target, AutoFieldMixin)
-            and target_cls.get_db_prep_save is Field.get_db_prep_save
-            and target_cls.get_db_prep_value is AutoFieldMixin.get_db_prep_value  # type: ignore[attr-defined]
-            and target_cls.get_prep_value is IntegerField.get_prep_value
-        ):
-            return slow
-        validate = connection.ops.validate_autopk_value
-
-        def foreign_key(obj: models.Model) -> Any:
-            value = getattr(obj, attname)
-            if value is None:
-                return None
-            if type(value) is int:
-                return validate(value)  # what the target auto field's get_db_prep_value does with an int
-            return slow(obj)
-
-        return foreign_key
-    if isinstance(field, CharField | TextField) and _generic(
-        cls, CharField if isinstance(field, CharField) else TextField
-    ):
-        # to_python returns any str (enum members included) unchanged; the backends do not adapt text.
-        def text(obj: models.Model) -> Any:
-            value = getattr(obj, attname)
-            if value is None or isinstance(value, str):
-                return value
-            return slow(obj)
-
-        return text
-    if isinstance(field, BooleanField) and _generic(cls, BooleanField):
-
-        def boolean(obj: models.Model) -> Any:
-            value = getattr(obj, attname)
-            if value is None or type(value) is bool:
-                return value
-            return slow(obj)
-
-        return boolean
-    if isinstance(field, IntegerField) and _generic(cls, IntegerField, to_python=False):
-        adapt_integer = connection.ops.adapt_integerfield_value
-        internal_type = field.get_internal_type()
-
-        def integer(obj: models.Model) -> Any:
-            value = getattr(obj, attname)
-            if value is None:
-                return None
-            if type(value) is int:
-                return adapt_integer(value, internal_type)  # after int(value), which is the value itself
-            return slow(obj)
-
-        return integer
-    if isinstance(field, DateTimeField) and _generic(cls, DateTimeField) and settings.USE_TZ:
-        adapt: Callable[[datetime], Any] = connection.ops.adapt_datetimefield_value
-        if (
-            type(connection.ops).adapt_datetimefield_value.__module__
-            == "django.db.backends.sqlite3.operations"
-        ):
-            zone = connection.timezone
-
-            def naive_text(value: datetime) -> Any:
-                # SQLite's adaptation of an aware datetime: the text of its naive time in the connection's zone.
-                return str(value.astimezone(zone).replace(tzinfo=None))
-
-            adapt = naive_text
-
-        def timestamp(obj: models.Model) -> Any:
-            value = getattr(obj, attname)
-            if value is None:
-                return None
-            if type(value) is datetime and value.utcoffset() is not None:
-                return adapt(value)  # what get_db_prep_value does with an aware datetime
-            return slow(obj)
-
-        return timestamp
-    return slow
-
-
-def _generic(cls: type[Field[Any, Any]], base: type[Field[Any, Any]], *, to_python: bool = True) -> bool:
-    """The field class prepares values exactly as ``base`` does (no override of the preparing methods)."""
-    names = ["get_prep_value", "get_db_prep_value", "get_db_prep_save"] + (["to_python"] if to_python else [])
-    return all(getattr(cls, name) is getattr(base, name) for name in names)
+    return convert
