@@ -142,3 +142,16 @@ def jpeg_bytes() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (32, 24), (200, 80, 40)).save(buffer, format="JPEG")
     return buffer.getvalue()
+
+
+@pytest.fixture
+def handling(city, people):
+    """A 供水井盖 case dispatched Monday 2026-03-02 09:00: 4 工作时, yellow from 12:00 (3.2 h → 13:42), due 14:30."""
+    from cityloop.cases import services
+    from cityloop.cases.statuses import Source
+
+    lon, lat = city.point(0)
+    case = services.case_report(source=Source.INSPECTOR, category=city.manhole, description="井盖缺失", lon=lon,
+                                lat=lat, reporter=people.inspector, at=at(2026, 3, 2, 8, 50)).case
+    services.case_register(case=case, actor=people.operator, at=at(2026, 3, 2, 8, 55))
+    return services.case_dispatch(case=case, actor=people.dispatcher, at=at(2026, 3, 2, 9, 0))

@@ -8,7 +8,6 @@ from django.core.management import call_command
 from cityloop.cases import deadlines, services
 from cityloop.cases.models import CaseEvent
 from cityloop.cases.selectors import case_stages
-from cityloop.cases.statuses import Source
 from cityloop.cases.sweeper import sweep
 from cityloop.catalog.models import Stage
 from cityloop.notifications.models import Notification
@@ -16,16 +15,6 @@ from cityloop.notifications.models import Notification
 from .conftest import at
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def handling(city, people):
-    """A 供水井盖 case dispatched Monday 09:00: 4 工作时, yellow from 12:00 (3.2 h → 13:42), due 14:30."""
-    lon, lat = city.point(0)
-    case = services.case_report(source=Source.INSPECTOR, category=city.manhole, description="井盖缺失", lon=lon,
-                                lat=lat, reporter=people.inspector, at=at(2026, 3, 2, 8, 50)).case
-    services.case_register(case=case, actor=people.operator, at=at(2026, 3, 2, 8, 55))
-    return services.case_dispatch(case=case, actor=people.dispatcher, at=at(2026, 3, 2, 9, 0))
 
 
 def test_traffic_light_turns_yellow_at_80_percent_and_red_when_overdue(handling):

@@ -13,8 +13,6 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from cityloop.cases import services
-from cityloop.cases.statuses import Source
 from cityloop.cases.tests.conftest import at
 from cityloop.catalog.models import Stage
 from cityloop.notifications.models import Delivery, DeliveryStatus, Notification
@@ -28,23 +26,14 @@ def worker(*args: str) -> str:
     return out.getvalue()
 
 
-def dispatched_case(city, people):
-    """A 供水井盖 case dispatched Monday 2026-03-02 09:00: yellow from 13:42, due 14:30."""
-    lon, lat = city.point(0)
-    case = services.case_report(source=Source.INSPECTOR, category=city.manhole, description="井盖缺失", lon=lon,
-                                lat=lat, reporter=people.inspector, at=at(2026, 3, 2, 8, 50)).case
-    services.case_register(case=case, actor=people.operator, at=at(2026, 3, 2, 8, 55))
-    return services.case_dispatch(case=case, actor=people.dispatcher, at=at(2026, 3, 2, 9, 0))
-
-
 @pytest.mark.django_db
 def test_once_the_worker_warns_of_deadlines_and_delivers_what_the_warnings_notified(
-    city, people, settings, hook_server, monkeypatch, django_capture_on_commit_callbacks
+    handling, people, settings, hook_server, monkeypatch, django_capture_on_commit_callbacks
 ):
     from django.utils import timezone
 
     settings.CITYLOOP_NOTIFICATION_TRANSPORTS = [{"name": "webhook", "url": hook_server.url}]
-    case = dispatched_case(city, people)
+    case = handling  # dispatched Monday 2026-03-02 09:00, due 14:30
     monkeypatch.setattr(timezone, "now", lambda: at(2026, 3, 2, 15, 0))
 
     with django_capture_on_commit_callbacks(execute=True):
