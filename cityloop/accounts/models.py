@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
@@ -42,3 +43,25 @@ class User(AbstractUser):
     @property
     def display_name(self) -> str:
         return str(self)
+
+    def has_published_password(self) -> bool:
+        """Whether this account's password is still one that was published (the demo's)."""
+        published = PublishedPassword.objects.filter(user=self).values_list("password_hash", flat=True).first()
+        return published is not None and published == self.password
+
+class PublishedPassword(models.Model):
+    """An account whose password was published (the demo city's accounts print theirs): while the account's
+    password hash is still the one recorded here, the password is the published one, and the admin is warned
+    (workbench, ``check --deploy``). Changing the password ends it; nothing is hashed to find out."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, verbose_name="用户", on_delete=models.CASCADE,
+                                related_name="published_password")
+    password_hash = models.CharField("公开时的密码哈希", max_length=128)
+    note = models.CharField("说明", max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = "公开过的密码"
+        verbose_name_plural = "公开过的密码"
+
+    def __str__(self) -> str:
+        return str(self.user)

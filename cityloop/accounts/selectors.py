@@ -57,3 +57,11 @@ def forget_scope(user: User) -> None:
     """Drop the remembered scope after the user's regions or departments changed."""
     user.__dict__.pop("_region_codes", None)
     user.__dict__.pop("_department_ids", None)
+
+
+def users_with_published_password() -> list[User]:
+    """Active accounts whose password is still the one that was published (e.g. the demo's)."""
+    from django.db.models import F
+
+    return list(User.objects.filter(is_active=True, published_password__password_hash=F("password"))
+                .order_by("username"))

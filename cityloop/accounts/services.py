@@ -52,3 +52,11 @@ def user_upsert(
     user.departments.set(department_list)
     forget_scope(user)
     return user
+
+
+def password_mark_published(*, user: User, note: str = "") -> None:
+    """Record that ``user``'s current password was published (printed, written in a manual): until it is
+    changed, the admin and the user are warned."""
+    from cityloop.accounts.models import PublishedPassword
+
+    PublishedPassword.objects.update_or_create(user=user, defaults={"password_hash": user.password, "note": note})

@@ -19,7 +19,7 @@ from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
 from cityloop.accounts.models import User
-from cityloop.accounts.services import user_upsert
+from cityloop.accounts.services import password_mark_published, user_upsert
 from cityloop.cases.models import Case
 from cityloop.cases.simulation import simulate
 from cityloop.catalog import services as catalog_services
@@ -222,6 +222,8 @@ def load_users(report: DemoReport, *, districts: dict[str, int]) -> list[tuple[s
             username=username, role=role, full_name=full_name, regions=scopes[scope], departments=departments,
             password=data.DEMO_PASSWORD if created else None,
         )
+        if created:  # printed on the terminal and in the README: warn until it is changed
+            password_mark_published(user=user, note="演示账号")
         report.add("用户", int(created))
         logins.append((user.username, role.label, data.DEMO_PASSWORD))
     inspector = User.objects.get(username="inspector")

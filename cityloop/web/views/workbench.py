@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from cityloop.accounts.models import Role
+from cityloop.accounts.selectors import users_with_published_password
 from cityloop.cases.models import Case
 from cityloop.cases.selectors import cases_visible_to
 from cityloop.cases.statuses import OPEN_STATUSES
@@ -41,6 +42,9 @@ def home(request: HttpRequest) -> HttpResponse:
         "summary": selectors.city_summary() if is_admin else [],
         # Deadlines fall back to Monday–Friday for a year without holiday data: the admin must enter it.
         "calendar_warnings": [unknown_year_message(year) for year in missing_calendar_years()] if is_admin else [],
+        # Accounts still on a published password (the demo's): the admin sees them all, each user their own.
+        "published_passwords": users_with_published_password() if is_admin else [],
+        "my_password_published": not is_admin and user.has_published_password(),
         "is_citizen": user.role == Role.CITIZEN,
         "is_inspector": user.role == Role.INSPECTOR,
     }
