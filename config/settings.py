@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.humanize",
     "django_filters",
+    "axes",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
 ]
@@ -74,7 +76,22 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into the lockout page
 ]
+
+# Login lockout (#19): django-axes. After CITYLOOP_LOGIN_FAILURE_LIMIT wrong passwords for one account, or
+# from one address, that account or address is locked for CITYLOOP_LOGIN_COOLOFF_MINUTES; logged in the admin.
+AUTHENTICATION_BACKENDS = ["cityloop.accounts.backends.LockoutBackend", "django.contrib.auth.backends.ModelBackend"]
+CITYLOOP_LOGIN_FAILURE_LIMIT = env_int("CITYLOOP_LOGIN_FAILURE_LIMIT", 5)
+CITYLOOP_LOGIN_COOLOFF_MINUTES = env_int("CITYLOOP_LOGIN_COOLOFF_MINUTES", 15)
+AXES_FAILURE_LIMIT = CITYLOOP_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=CITYLOOP_LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: the account, and the address
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "cityloop.accounts.backends.client_ip"
+AXES_LOCKOUT_CALLABLE = "cityloop.accounts.backends.lockout_response"
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_ENABLE_ACCESS_FAILURE_LOG = True  # every failure kept (admin: Axes → Access failures), not only counts
 
 ROOT_URLCONF = "config.urls"
 

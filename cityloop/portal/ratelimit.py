@@ -15,14 +15,16 @@ deployment with several web processes should configure a shared cache (Redis, da
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from dataclasses import dataclass
-from functools import lru_cache
 
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
+
+from cityloop.core.clientip import client_ip
+
+__all__ = ["RateLimitResult", "client_ip", "hit", "limit_for"]
 
 DEFAULT_LIMITS: dict[str, tuple[int, int]] = {
     "report": (10, 3600),  # citizen reports per hour
@@ -30,8 +32,6 @@ DEFAULT_LIMITS: dict[str, tuple[int, int]] = {
     "rate": (10, 3600),  # ratings per hour
 }
 KEY_PREFIX = "cityloop:portal:rl"
-
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True)
@@ -46,38 +46,6 @@ def limit_for(scope: str) -> tuple[int, int]:
     configured = getattr(settings, "CITYLOOP_RATE_LIMITS", None) or {}
     limit, window = configured.get(scope, DEFAULT_LIMITS.get(scope, (60, 3600)))
     return int(limit), max(1, int(window))
-
-
-@lru_cache(maxsize=32)
-def _networks(entries: tuple[str, ...]) -> tuple[IPNetwork, ...]:
-    return tuple(ipaddress.ip_network(entry.strip(), strict=False) for entry in entries if entry.strip())
-
-
-def _trusted(address: str) -> bool:
-    entries = getattr(settings, "CITYLOOP_TRUSTED_PROXIES", None) or ()
-    if isinstance(entries, str):
-        entries = entries.split(",")
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in net for net in _networks(tuple(entries)))
-
-
-def client_ip(request: HttpRequest) -> str:
-    """The client's address: REMOTE_ADDR, or X-Forwarded-For's nearest untrusted hop behind trusted proxies."""
-    remote = (request.META.get("REMOTE_ADDR") or "").strip()
-    if not remote or not _trusted(remote):
-        return remote or "unknown"
-    forwarded = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
-    for hop in reversed(forwarded):
-        try:
-            ipaddress.ip_address(hop)
-        except ValueError:
-            return remote  # a malformed header: do not trust any of it
-        if not _trusted(hop):
-            return hop
-    return forwarded[0] if forwarded else remote
 
 
 def hit(request: HttpRequest, scope: str) -> RateLimitResult:

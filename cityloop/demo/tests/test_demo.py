@@ -12,15 +12,9 @@ from cityloop.catalog.selectors import route_case
 from cityloop.geo.models import Grid, Region, RegionLevel
 from cityloop.geo.selectors import locate_point
 
+from .conftest import ONE_DISTRICT
+
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
-ONE_DISTRICT = {"370102": 3}  # 历下区 with three demo streets keeps the test quick
-
-
-@pytest.fixture
-def demo():
-    from cityloop.demo.services import demo_load
-
-    return demo_load(districts=ONE_DISTRICT, simulate_days=1, simulate_rate=5)
 
 
 def test_demo_loads_real_districts_generated_streets_and_grids(demo):

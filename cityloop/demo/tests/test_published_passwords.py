@@ -12,8 +12,6 @@ from django.urls import reverse
 from cityloop.accounts.models import User
 from cityloop.demo.data import DEMO_PASSWORD
 
-from .test_demo import demo  # noqa: F401 (the fixture: one demo district loaded)
-
 pytestmark = pytest.mark.django_db
 
 
