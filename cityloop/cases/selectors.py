@@ -17,7 +17,8 @@ from cityloop.accounts.models import Role, User
 from cityloop.accounts.selectors import user_department_ids, user_region_codes
 from cityloop.cases import deadlines
 from cityloop.cases.errors import ActionForbidden
-from cityloop.cases.models import Case, CaseEvent, CaseFollower, CaseStage
+from cityloop.cases.models import Attachment, Case, CaseEvent, CaseFollower, CaseStage
+from cityloop.cases.statuses import CaseStatus
 from cityloop.catalog.selectors import RoutingDecision, RoutingFailed, route_case
 from cityloop.core.errors import NotFound
 
@@ -199,3 +200,30 @@ def routing_proposal(case: Case) -> RoutingDecision | None:
         return route_case(category=case.category, region=case.community, asset_maintainer=maintainer)
     except RoutingFailed:
         return None
+
+
+# --- what the public may see -------------------------------------------------------------------------
+
+#: Statuses of the cases the public may see (real problems: open ones and closed ones).
+PUBLIC_STATUSES = frozenset(
+    {
+        CaseStatus.REPORTED, CaseStatus.VERIFYING, CaseStatus.REGISTERED, CaseStatus.DISPATCHED,
+        CaseStatus.SUSPENDED, CaseStatus.HANDLED, CaseStatus.CHECKING, CaseStatus.CLOSED,
+    }
+)
+#: Positions shown to the public are the unit grid's centre rounded to this many decimals (0.001° ≈ 100 m).
+PUBLIC_POSITION_DECIMALS = 3
+
+
+def public_position(min_lon: float | None, max_lon: float | None, min_lat: float | None,
+                    max_lat: float | None) -> tuple[float, float] | None:
+    """Where the public may see a case: its grid's centre, rounded to ~100 m (never the reported point)."""
+    if min_lon is None or max_lon is None or min_lat is None or max_lat is None:
+        return None
+    return (round((min_lon + max_lon) / 2, PUBLIC_POSITION_DECIMALS),
+            round((min_lat + max_lat) / 2, PUBLIC_POSITION_DECIMALS))
+
+
+def is_public_photo(attachment: Attachment) -> bool:
+    """A photo whose public variant (no EXIF/GPS) may be shown to anyone."""
+    return attachment.public_path.startswith("photos/public/")

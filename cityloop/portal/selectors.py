@@ -13,6 +13,12 @@ from django.utils import timezone
 
 from cityloop.accounts.models import User
 from cityloop.cases.models import Attachment, Case, CaseFollower
+from cityloop.cases.selectors import (
+    PUBLIC_POSITION_DECIMALS,
+    PUBLIC_STATUSES,
+    is_public_photo,
+    public_position,
+)
 from cityloop.cases.statuses import Action, CaseStatus
 from cityloop.catalog.models import Category
 from cityloop.catalog.selectors import category_search
@@ -35,16 +41,11 @@ DEFAULT_PUBLIC_CATEGORIES = (
 #: Public timeline entries whose note is shown to the citizen (reasons and results, not internal remarks).
 PUBLIC_NOTE_ACTIONS = frozenset({Action.REJECT, Action.HANDLE, Action.CLOSE, Action.APPROVE_SELF_HANDLING, Action.VOID})
 #: Statuses shown on the public map (real problems: open ones and closed ones).
-PUBLIC_MAP_STATUSES = frozenset(
-    {
-        CaseStatus.REPORTED, CaseStatus.VERIFYING, CaseStatus.REGISTERED, CaseStatus.DISPATCHED,
-        CaseStatus.SUSPENDED, CaseStatus.HANDLED, CaseStatus.CHECKING, CaseStatus.CLOSED,
-    }
-)
+PUBLIC_MAP_STATUSES = PUBLIC_STATUSES
 PUBLIC_MAP_DAYS = 30
 PUBLIC_MAP_LIMIT = 3000
-#: The public map snaps each case to its unit grid's centre, then rounds to this many decimals (0.001° ≈ 100 m).
-PUBLIC_MAP_DECIMALS = 3
+#: The public map snaps each case to its unit grid's centre, rounded (cases.selectors.public_position).
+PUBLIC_MAP_DECIMALS = PUBLIC_POSITION_DECIMALS
 CASE_NUMBER_RE = re.compile(r"^\d{10}$")
 LAST4_RE = re.compile(r"^\d{4}$")
 
@@ -133,7 +134,7 @@ def public_case_lookup(*, number: str, phone_last4: str) -> Case | None:
 
 def public_photos(case: Case) -> list[Attachment]:
     """The case's photos whose public variant (no EXIF/GPS) may be shown."""
-    return [a for a in case.attachments.all() if a.public_path.startswith("photos/public/")]
+    return [a for a in case.attachments.all() if is_public_photo(a)]
 
 
 # --- the public map -----------------------------------------------------------------------------------
@@ -160,10 +161,10 @@ def public_map_points(*, now: datetime | None = None, days: int = PUBLIC_MAP_DAY
     labels = dict(CaseStatus.choices)
     points = []
     for category, status, min_lon, max_lon, min_lat, max_lat in rows:
-        if min_lon is None or max_lon is None or min_lat is None or max_lat is None:
+        position = public_position(min_lon, max_lon, min_lat, max_lat)
+        if position is None:
             continue
-        lon = round((min_lon + max_lon) / 2, PUBLIC_MAP_DECIMALS)
-        lat = round((min_lat + max_lat) / 2, PUBLIC_MAP_DECIMALS)
+        lon, lat = position
         points.append(MapPoint(lon, lat, category, status, str(labels.get(status, status))))
     return points
 

@@ -11,7 +11,7 @@ from cityloop.api.open311.definitions import attributes_for
 from cityloop.api.open311.render import w3c
 from cityloop.cases.models import AttachmentKind, Case, CaseEvent
 from cityloop.cases.photos import public_url
-from cityloop.cases.selectors import case_timeline
+from cityloop.cases.selectors import case_timeline, is_public_photo, public_position
 from cityloop.cases.statuses import ACTION_LABELS, FINAL_STATUSES, CaseStatus, Source
 from cityloop.catalog.models import Category
 
@@ -91,24 +91,30 @@ def _address(case: Case) -> str:
     return "".join(r.name for r in (case.district, case.street, case.community) if r is not None)
 
 
-def _note(event: CaseEvent) -> dict[str, Any]:
+def _note(event: CaseEvent, *, with_text: bool = True) -> dict[str, Any]:
     label = ACTION_LABELS.get(event.action, event.action)
     return {
         "datetime": w3c(event.created_at),
         "summary": label,
-        "description": event.note if event.action != "report" and event.note else label,
+        "description": event.note if with_text and event.action != "report" and event.note else label,
         "type": event.action,
         "status": open_or_closed(event.to_status) if event.to_status else None,
     }
 
 
 def request_item(case: Case, request: HttpRequest, *, extensions: bool = False,
-                 public_events: Iterable[CaseEvent] | None = None) -> dict[str, Any]:
+                 public_events: Iterable[CaseEvent] | None = None, anonymous: bool = False) -> dict[str, Any]:
     """One service request. ``case`` needs category, department, regions, merged_into and its
-    before-photos (``before_photos`` prefetched) loaded."""
+    before-photos (``before_photos`` prefetched) loaded.
+
+    ``anonymous`` (a read without an API key) gives only what the public pages show: the grid's centre rounded
+    to ~100 m instead of the point, the street instead of the address, no description, no staff notes (each
+    step's name only), and only photos cleared for the public."""
     photos = getattr(case, "before_photos", None)
     if photos is None:
         photos = [a for a in case.attachments.all() if a.kind == AttachmentKind.BEFORE]
+    if anonymous:
+        photos = [p for p in photos if is_public_photo(p)]
     media_url = absolute(request, public_url(photos[0].public_path)) if photos else None
     closed = case.status in FINAL_STATUSES
     item: dict[str, Any] = {
@@ -130,6 +136,11 @@ def request_item(case: Case, request: HttpRequest, *, extensions: bool = False,
         "long": case.lon,
         "media_url": media_url,
     }
+    if anonymous:
+        grid = case.grid if case.grid_id else None
+        position = public_position(grid.min_lon, grid.max_lon, grid.min_lat, grid.max_lat) if grid else None
+        item.update(description="", address="".join(r.name for r in (case.district, case.street) if r is not None),
+                    long=position[0] if position else None, lat=position[1] if position else None)
     if extensions:
         events = public_events if public_events is not None else case_timeline(case, public_only=True)
         item["extended_attributes"] = {
@@ -143,5 +154,5 @@ def request_item(case: Case, request: HttpRequest, *, extensions: bool = False,
             "duplicate": case.status == CaseStatus.MERGED,
             "media_urls": [absolute(request, public_url(p.public_path)) for p in photos],
         }
-        item["notes"] = [_note(e) for e in events]
+        item["notes"] = [_note(e, with_text=not anonymous) for e in events]
     return item

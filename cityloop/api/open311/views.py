@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 
+from cityloop.accounts.models import User
 from cityloop.api.models import Open311Submission
 from cityloop.api.open311 import present
 from cityloop.api.open311.definitions import (
@@ -39,7 +40,9 @@ from cityloop.api.open311.render import errors, respond
 from cityloop.api.services import open311_fingerprint, open311_submit, token_authenticate
 from cityloop.cases.models import Attachment, AttachmentKind, Case, CaseEvent
 from cityloop.cases.photos import PhotoRejected
-from cityloop.cases.statuses import FINAL_STATUSES
+from cityloop.cases.selectors import PUBLIC_STATUSES as PUBLIC_MAP_STATUSES
+from cityloop.cases.selectors import cases_visible_to
+from cityloop.cases.statuses import FINAL_STATUSES, Source
 from cityloop.core.errors import CityLoopError, NotFound, OutsideCity, PermissionDenied
 from cityloop.core.text import decimal, printable
 from cityloop.core.uploads import answers_oversized, too_large
@@ -236,9 +239,33 @@ def _public_events(cases: list[Case]) -> dict[int, list[CaseEvent]]:
     return by_case
 
 
-def _render_requests(request: HttpRequest, fmt: str, cases: list[Case], extensions: bool, **kw: Any) -> HttpResponse:
+def _reader(request: HttpRequest) -> User | None:
+    """Who reads: the API token's user (``api_key``), or None for an anonymous read. Anonymous reads see only
+    what the public pages show, or nothing when ``CITYLOOP_OPEN311_ANONYMOUS_READS`` is "none"."""
+    key = _param(request, "api_key")
+    if key:
+        token = token_authenticate(key=key)
+        if token is None:
+            raise Open311Error(403, "api_key 无效或已吊销")
+        return token.user
+    if getattr(settings, "CITYLOOP_OPEN311_ANONYMOUS_READS", "public") == "none":
+        raise Open311Error(403, "本平台的 Open311 查询需要 api_key")
+    return None
+
+
+def _readable(queryset: QuerySet[Case], reader: User | None) -> QuerySet[Case]:
+    """A key's user reads its own scope; an anonymous reader reads the cases the public reported."""
+    if reader is not None:
+        return queryset.filter(pk__in=cases_visible_to(reader).values("pk"))
+    sources = getattr(settings, "CITYLOOP_OPEN311_PUBLIC_SOURCES", (Source.PUBLIC, Source.OPEN311))
+    return queryset.filter(source__in=list(sources), status__in=list(PUBLIC_MAP_STATUSES))
+
+
+def _render_requests(request: HttpRequest, fmt: str, cases: list[Case], extensions: bool,
+                     reader: User | None = None, **kw: Any) -> HttpResponse:
     events = _public_events(cases) if extensions else {}
-    items = [present.request_item(c, request, extensions=extensions, public_events=events.get(c.pk)) for c in cases]
+    items = [present.request_item(c, request, extensions=extensions, public_events=events.get(c.pk),
+                                  anonymous=reader is None) for c in cases]
     return respond(fmt, "service_requests", items, item="request", **kw)
 
 
@@ -247,13 +274,14 @@ def requests_view(request: HttpRequest, fmt: str) -> HttpResponse:
     if request.method == "POST":
         return _create(request, fmt)
     extensions = _extensions(request)
-    queryset = _requests_queryset()
+    reader = _reader(request)
+    queryset = _readable(_requests_queryset(), reader)
     ids = _list(request, "service_request_id")
     if ids:  # overrides every other filter
         if len(ids) > MAX_IDS:
             raise Open311Error(400, f"service_request_id 最多 {MAX_IDS} 个")
         cases = list(queryset.filter(number__in=ids).order_by("-reported_at", "-id"))
-        return _render_requests(request, fmt, cases, extensions)
+        return _render_requests(request, fmt, cases, extensions, reader)
     codes = _list(request, "service_code")
     if codes:
         queryset = queryset.filter(category__code__in=codes[:MAX_IDS])
@@ -288,19 +316,21 @@ def requests_view(request: HttpRequest, fmt: str) -> HttpResponse:
         size = _positive(request, "page_size", 100, MAX_ROWS)
         total = queryset.count()
         cases = list(queryset[(page - 1) * size: page * size])
-        response = _render_requests(request, fmt, cases, extensions)
+        response = _render_requests(request, fmt, cases, extensions, reader)
         response["X-Total-Count"] = str(total)
         response["X-Total-Pages"] = str(math.ceil(total / size) if total else 0)
         return response
-    return _render_requests(request, fmt, list(queryset[:MAX_ROWS]), extensions)
+    return _render_requests(request, fmt, list(queryset[:MAX_ROWS]), extensions, reader)
 
 
 @open311_view("GET", "HEAD")
 def request_detail(request: HttpRequest, fmt: str, request_id: str) -> HttpResponse:
-    case = _requests_queryset().filter(number=request_id.strip()[:20]).first() if request_id.strip().isdigit() else None
+    reader = _reader(request)
+    found = _readable(_requests_queryset(), reader)
+    case = found.filter(number=request_id.strip()[:20]).first() if request_id.strip().isdigit() else None
     if case is None:
         raise Open311Error(404, f"service_request_id “{request_id[:20]}” 不存在")
-    return _render_requests(request, fmt, [case], _extensions(request))
+    return _render_requests(request, fmt, [case], _extensions(request), reader)
 
 
 @open311_view("GET", "HEAD")

@@ -20,8 +20,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def served(live_server, city, people):
-    """Two reported cases (one dispatched) and a client key; returns (root URL, key, cases)."""
+def served(live_server, city, people, settings):
+    """Two reported cases (one dispatched) and a client key; returns (root URL, key, cases). This deployment
+    publishes its inspectors' cases to anonymous Open311 readers too (as the public pages show them)."""
+    settings.CITYLOOP_OPEN311_PUBLIC_SOURCES = ["public", "open311", "inspector"]
     lon, lat = city.point(0)
     first = case_report(source="public", category="01001", description="井盖缺失", lon=lon, lat=lat,
                         reporter_name="吴小雨", reporter_phone="13800001234").case
