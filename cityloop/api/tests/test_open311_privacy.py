@@ -11,7 +11,6 @@ from django.test import Client
 
 from cityloop.api.services import token_create
 from cityloop.cases.services import case_dispatch, case_register, case_report
-from cityloop.cases.tests.conftest import city, people  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 URL = "/open311/v2/requests.json"
