@@ -130,3 +130,30 @@ def test_reports_arriving_together_share_one_transaction_and_each_gets_its_own_a
     calls, batches = REPORT_GROUP.stats.calls - before[0], REPORT_GROUP.stats.batches - before[1]
     assert calls == 7 and batches == 2, (calls, batches)
     assert Case.objects.count() == 7
+
+
+@pytest.mark.parametrize("kind", ["suspension", "return", "extension"])
+def test_a_request_and_the_handling_sent_at_once_never_both_stand(city, people, kind):
+    """#19 item 6: whichever the case row takes first wins; the other is refused (409), so a case never goes on
+    to be checked and closed with a request pending, and the dispatcher's decision still has a request to decide."""
+    from cityloop.cases.models import ApprovalRequest, ApprovalState
+
+    lon, lat = city.point(0)
+    case = services.case_report(source=Source.INSPECTOR, category=city.manhole, description="井盖缺失",
+                                lon=lon, lat=lat, reporter=people.inspector, at=at(2026, 3, 2, 9, 0)).case
+    services.case_register(case=case, actor=people.operator, at=at(2026, 3, 2, 9, 5))
+    services.case_dispatch(case=case, actor=people.dispatcher, at=at(2026, 3, 2, 9, 10))
+    for _ in range(3):
+        results = run_together([
+            lambda: services.case_request(case=case.pk, actor=people.handler_a, kind=kind, reason="需协调",
+                                          value="1"),
+            lambda: services.case_handle(case=case.pk, actor=people.handler_a, note="已更换井盖"),
+        ])
+        refused = [r for r in results if isinstance(r, InvalidTransition)]
+        assert len(refused) == 1, results
+        case.refresh_from_db()
+        pending = ApprovalRequest.objects.filter(case=case, state=ApprovalState.PENDING).exists()
+        assert pending == (case.status != CaseStatus.HANDLED) == bool(case.pending_request)
+        if case.status == CaseStatus.HANDLED:
+            break
+        services.case_decide(case=case, actor=people.dispatcher, approve=False, note="请先处置")
