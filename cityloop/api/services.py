@@ -41,8 +41,14 @@ def hash_key(key: str) -> str:
 
 
 @transaction.atomic
-def token_create(*, user: User, name: str, at: datetime | None = None) -> tuple[ApiToken, str]:
-    """Create a token for ``user``; returns it and the plain key, which is shown once and never stored."""
+def token_create(*, user: User, name: str, by: User | None = None, at: datetime | None = None) -> tuple[ApiToken, str]:
+    """Create a token for ``user``; returns it and the plain key, which is shown once and never stored.
+
+    ``by`` is who asks (None: the server's administrator, e.g. ``cityloop create_token``). Citizens get a token
+    only from an admin: a citizen minting one for themselves could report past the portal's limits."""
+    if (user.role == Role.CITIZEN and by is not None
+            and not (by.is_superuser or by.role == Role.ADMIN)):
+        raise PermissionDenied("市民账号的 API 令牌须由管理员发放")
     name = (name or "").strip()
     if not name:
         raise ValidationFailed("请填写令牌名称", field="name")

@@ -635,7 +635,7 @@ def list_tokens(request: HttpRequest) -> list[dict[str, Any]]:
               operation_id="tokens_create")
 def create_token(request: HttpRequest) -> Status[dict[str, Any]]:
     payload, _ = read_body(request, TokenIn)
-    token, key = token_create(user=_user(request), name=payload.name)
+    token, key = token_create(user=_user(request), name=payload.name, by=_user(request))
     return Status(201, {**_token(token), "key": key})
 
 

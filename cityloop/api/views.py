@@ -38,7 +38,7 @@ def tokens_page(request: HttpRequest) -> HttpResponse:
                 messages.success(request, f"已吊销令牌“{token.name}”")
             return redirect(reverse("api-tokens"))
         try:
-            _token, new_key = token_create(user=user, name=request.POST.get("name", ""))
+            _token, new_key = token_create(user=user, name=request.POST.get("name", ""), by=user)
         except CityLoopError as exc:
             messages.error(request, exc.message)
     return render(request, "api/tokens.html", {"tokens": tokens_of(user), "new_key": new_key})

@@ -107,18 +107,18 @@ def test_token_endpoints_list_create_and_revoke_own_tokens_only(people, api_for)
 
 
 def test_token_page_creates_shows_once_and_revokes(people):
-    people.citizen.set_password("pw-Test-123")
-    people.citizen.save()
+    people.dispatcher.set_password("pw-Test-123")
+    people.dispatcher.save()
     client = Client()
     assert client.get("/api/v1/ui/tokens/").status_code == 302  # login required
-    client.login(username="citizen", password="pw-Test-123")
+    client.login(username="dispatcher", password="pw-Test-123")
     page = client.post("/api/v1/ui/tokens/", {"name": "小程序"})
     assert page.status_code == 200
     key = page.context["new_key"]
     assert key and key in page.content.decode()
     again = client.get("/api/v1/ui/tokens/")
     assert key not in again.content.decode() and "小程序" in again.content.decode()
-    token = ApiToken.objects.get(user=people.citizen)
+    token = ApiToken.objects.get(user=people.dispatcher)
     client.post("/api/v1/ui/tokens/", {"revoke": str(token.pk)})
     token.refresh_from_db()
     assert token.revoked_at is not None
@@ -137,3 +137,24 @@ def test_admin_lists_tokens_without_keys_and_revokes(people):
     token.refresh_from_db()
     assert token.revoked_at is not None and token_authenticate(key=key) is None
     assert client.get("/admin/api/open311submission/").status_code == 200
+
+
+def test_a_citizen_cannot_mint_a_token_but_an_admin_can_grant_one(people, api_for):
+    """#19 item 7: a self-minted token would let a citizen report past the portal's limits."""
+    from cityloop.core.errors import PermissionDenied
+
+    client = Client()
+    client.force_login(people.citizen)
+    page = client.post("/api/v1/ui/tokens/", {"name": "小程序"})
+    assert page.context["new_key"] is None and "须由管理员发放" in page.content.decode()
+    by_session = client.post("/api/v1/tokens", {"name": "x"}, content_type="application/json")
+    assert by_session.status_code == 403
+    with pytest.raises(PermissionDenied):
+        token_create(user=people.citizen, name="自己发", by=people.citizen)
+    assert not ApiToken.objects.filter(user=people.citizen).exists()
+
+    admin = people.operator
+    admin.role, admin.is_superuser = "admin", True
+    admin.save()
+    token, _key = token_create(user=people.citizen, name="市民小程序", by=admin)
+    assert token.user == people.citizen
