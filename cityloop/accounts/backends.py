@@ -34,8 +34,16 @@ def lockout_response(request: HttpRequest, original_response: Any = None, creden
     return render(request, "web/error.html", {"title": _("登录已暂时锁定"), "message": message}, status=429)
 
 
-def client_ip(request: HttpRequest) -> str:
-    """The address a failed login counts against (AXES_CLIENT_IP_CALLABLE): the one the rate limits use."""
+def client_ip(request: HttpRequest) -> str | None:
+    """The address a failed login counts against (AXES_CLIENT_IP_CALLABLE): the one the rate limits use, or
+    None when the request has none (axes stores addresses in an address column: "unknown" is not one)."""
+    import ipaddress
+
     from cityloop.core.clientip import client_ip as address
 
-    return address(request)
+    found = address(request)
+    try:
+        ipaddress.ip_address(found)
+    except ValueError:
+        return None
+    return found
