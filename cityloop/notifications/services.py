@@ -39,6 +39,7 @@ from cityloop.notifications.transports import (
     DeliveryFailed,
     DeliverySkipped,
     get_transports,
+    transport_names,
 )
 
 logger = logging.getLogger(__name__)
@@ -146,7 +147,7 @@ def _create_and_deliver_many(specs: list[dict[str, Any]]) -> None:
     Delivery per configured transport for the worker to send (nothing is sent here: a slow or failing
     transport never delays or fails the action that notified)."""
     wanted = {pk for spec in specs for pk in spec["recipient_ids"]}
-    transports = [transport.name for transport in get_transports()]
+    transports = transport_names()  # the names only: building an Apprise transport per action is not free
     active = set(User.objects.filter(pk__in=wanted, is_active=True).values_list("pk", flat=True))
     notifications = [
         Notification(

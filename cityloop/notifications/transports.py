@@ -231,6 +231,15 @@ TRANSPORT_CLASSES: dict[str, type] = {
 }
 
 
+def transport_names() -> list[str]:
+    """The names of the configured transports, without building them: what the outbox needs when a
+    notification is written (after every action's commit); the system check builds them once at start."""
+    configured = getattr(settings, "CITYLOOP_NOTIFICATION_TRANSPORTS", [])
+    if not isinstance(configured, list | tuple):
+        raise ImproperlyConfigured("CITYLOOP_NOTIFICATION_TRANSPORTS 必须是列表")
+    return [str(entry["name"]) for entry in configured if isinstance(entry, dict) and entry.get("name")]
+
+
 def get_transports() -> list[Transport]:
     """The transports of ``settings.CITYLOOP_NOTIFICATION_TRANSPORTS`` (ImproperlyConfigured when wrong)."""
     configured = getattr(settings, "CITYLOOP_NOTIFICATION_TRANSPORTS", [])
