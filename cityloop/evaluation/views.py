@@ -39,7 +39,7 @@ def _user(request: HttpRequest) -> User:
 def _error(request: HttpRequest, exc: CityLoopError) -> HttpResponse:
     status = 403 if isinstance(exc, PermissionDenied) else 404 if isinstance(exc, NotFound) else 400
     title = {403: "无权访问", 404: "未找到"}.get(status, "请求有误")
-    return render(request, "evaluation/error.html", {"title": title, "message": exc.message}, status=status)
+    return render(request, "web/error.html", {"title": title, "message": exc.message}, status=status)
 
 
 def _as_of(request: HttpRequest) -> datetime:
