@@ -31,7 +31,7 @@ def lockout_response(request: HttpRequest, original_response: Any = None, creden
     minutes = int(settings.CITYLOOP_LOGIN_COOLOFF_MINUTES)
     message = _("密码错误次数过多，该账号或本机地址已被暂时锁定，请 %(minutes)d 分钟后再试；如忘记密码，请联系管理员。") % {
         "minutes": minutes}
-    return render(request, "web/error.html", {"title": _("登录已暂时锁定"), "message": message}, status=429)
+    return render(request, "web/locked_out.html", {"title": _("登录已暂时锁定"), "message": message}, status=429)
 
 
 def client_ip(request: HttpRequest) -> str | None:
